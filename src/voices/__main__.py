@@ -1,0 +1,3 @@
+from voices.cli import app
+
+app(prog_name="voices")

@@ -1,0 +1,1 @@
+"""The platform's core records: organisations, services, accounts, tokens, sessions, audit."""

@@ -1,0 +1,225 @@
+"""A durable job queue in Voices' own database (SQLite or PostgreSQL): no extra server.
+
+Areas register a handler per kind of job::
+
+    @jobs.handler("listen.classify")
+    def classify(db: Database, payload: dict, report: Progress) -> dict: ...
+
+and enqueue work with :func:`enqueue`. Workers (a thread inside the web app, or
+``voices worker``) claim jobs one at a time with a single conditional UPDATE, so two workers
+never run the same job, and jobs that share a ``key`` never run at the same time (at most one
+runs and one waits: a second request while one is waiting returns the waiting one). Running
+jobs send a heartbeat; when a worker dies, :func:`recover` puts its jobs back in the queue
+(or fails them cleanly after ``max_attempts``) — a restart never silently drops work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import and_, not_, or_, select, update
+from sqlalchemy.orm import Session
+
+from voices.core.models import Account, Job, JobStatus
+from voices.db import Database, utcnow
+from voices.errors import VoicesError
+
+log = logging.getLogger("voices.jobs")
+
+HEARTBEAT_SECONDS = 5.0
+STALE_AFTER = dt.timedelta(seconds=60)
+
+
+@dataclass
+class Progress:
+    """What a handler calls to say how far it has got (written to the job row)."""
+
+    db: Database
+    job_id: int
+    _last: float = 0.0
+
+    def __call__(self, fraction: float, message: str = "") -> None:
+        now = time.monotonic()
+        if now - self._last < 0.5 and fraction < 1.0:
+            return
+        self._last = now
+        with self.db.session() as session:
+            session.execute(update(Job).where(Job.id == self.job_id).values(
+                progress=max(0.0, min(1.0, float(fraction))), message=message[:500],
+                heartbeat_at=utcnow()))
+
+
+Handler = Callable[[Database, dict, Progress], dict | None]
+_HANDLERS: dict[str, Handler] = {}
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    def register(func: Handler) -> Handler:
+        _HANDLERS[kind] = func
+        return func
+    return register
+
+
+def registered() -> dict[str, Handler]:
+    _import_area_handlers()
+    return dict(_HANDLERS)
+
+
+def _import_area_handlers() -> None:
+    import importlib
+
+    for area in ("listen", "measure", "access", "involve", "codesign"):
+        try:
+            importlib.import_module(f"voices.{area}.jobs")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"voices.{area}.jobs":
+                raise
+
+
+def enqueue(session: Session, kind: str, payload: dict | None = None, *, key: str | None = None,
+            actor: Account | None = None, organisation_id: int | None = None,
+            max_attempts: int = 3) -> Job:
+    """Add a job (in the caller's transaction). With a ``key``, an identical job still
+    waiting is reused instead of adding another."""
+    if key is not None:
+        waiting = session.scalar(select(Job).where(Job.key == key,
+                                                   Job.status == JobStatus.queued))
+        if waiting is not None:
+            return waiting
+    job = Job(kind=kind, key=key, payload=payload or {}, max_attempts=max_attempts,
+              created_by=actor.id if actor else None, organisation_id=organisation_id,
+              status=JobStatus.queued, run_after=utcnow())
+    session.add(job)
+    session.flush()
+    return job
+
+
+def claim(db: Database, worker: str, kinds: set[str] | None = None) -> int | None:
+    """Atomically take the oldest runnable job; returns its id, or None."""
+    now = utcnow()
+    with db.session() as session:
+        running_keys = select(Job.key).where(Job.status == JobStatus.running,
+                                             Job.key.is_not(None)).scalar_subquery()
+        candidate = select(Job.id).where(
+            Job.status == JobStatus.queued, Job.run_after <= now,
+            or_(Job.key.is_(None), not_(Job.key.in_(running_keys))))
+        if kinds is not None:
+            candidate = candidate.where(Job.kind.in_(kinds))
+        job_id = session.scalar(candidate.order_by(Job.id).limit(1))
+        if job_id is None:
+            return None
+        claimed = session.execute(
+            update(Job).where(and_(Job.id == job_id, Job.status == JobStatus.queued))
+            .values(status=JobStatus.running, worker=worker, started_at=now,
+                    heartbeat_at=now, attempts=Job.attempts + 1)
+            .execution_options(synchronize_session=False))
+        return job_id if claimed.rowcount == 1 else None
+
+
+def run(db: Database, job_id: int) -> None:
+    """Run a claimed job to the end, recording its result or a clean failure."""
+    with db.session() as session:
+        job = session.get(Job, job_id)
+        kind, payload, attempts, max_attempts = job.kind, dict(job.payload or {}), \
+            job.attempts, job.max_attempts
+    func = registered().get(kind)
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            try:
+                with db.session() as s:
+                    s.execute(update(Job).where(Job.id == job_id).values(heartbeat_at=utcnow()))
+            except Exception:  # a missed heartbeat is not fatal
+                log.warning("job %s heartbeat failed", job_id)
+
+    pulse = threading.Thread(target=beat, daemon=True)
+    pulse.start()
+    values: dict
+    try:
+        if func is None:
+            raise VoicesError(f"No handler for jobs of kind '{kind}'", code="unknown_job_kind")
+        result = func(db, payload, Progress(db, job_id))
+        values = {"status": JobStatus.done, "result": result or {}, "progress": 1.0,
+                  "finished_at": utcnow(), "error": None}
+    except VoicesError as exc:
+        values = {"status": JobStatus.failed, "error": exc.message[:2000],
+                  "finished_at": utcnow()}
+    except Exception as exc:  # noqa: BLE001 - recorded, retried, never lost
+        log.error("job %s (%s) failed with %s", job_id, kind, type(exc).__name__, exc_info=exc)
+        if attempts < max_attempts:
+            values = {"status": JobStatus.queued, "error": type(exc).__name__,
+                      "run_after": utcnow() + dt.timedelta(seconds=2 ** attempts)}
+        else:
+            values = {"status": JobStatus.failed, "finished_at": utcnow(),
+                      "error": f"Stopped after {attempts} attempts ({type(exc).__name__})"}
+    finally:
+        stop.set()
+    with db.session() as session:
+        session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+def recover(db: Database, *, stale_after: dt.timedelta = STALE_AFTER) -> int:
+    """Put back jobs whose worker stopped (no heartbeat), or fail them after too many tries."""
+    cutoff = utcnow() - stale_after
+    with db.session() as session:
+        stale = session.scalars(select(Job).where(Job.status == JobStatus.running,
+                                                  Job.heartbeat_at < cutoff)).all()
+        for job in stale:
+            if job.attempts < job.max_attempts:
+                job.status = JobStatus.queued
+                job.message = "Restarted after the service stopped"
+            else:
+                job.status = JobStatus.failed
+                job.error = "The service stopped while this was running, too many times"
+                job.finished_at = utcnow()
+        return len(stale)
+
+
+def run_pending(db: Database, *, worker: str | None = None, limit: int | None = None) -> int:
+    """Run queued jobs until none are left (or ``limit``); returns how many ran."""
+    worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+    done = 0
+    while limit is None or done < limit:
+        job_id = claim(db, worker)
+        if job_id is None:
+            return done
+        run(db, job_id)
+        done += 1
+    return done
+
+
+class Worker(threading.Thread):
+    """A background thread that keeps running jobs until stopped."""
+
+    def __init__(self, db: Database, poll_seconds: float = 1.0) -> None:
+        super().__init__(daemon=True, name="voices-jobs")
+        self.db = db
+        self.poll_seconds = poll_seconds
+        self.stopping = threading.Event()
+        self.name_for_jobs = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+
+    def run(self) -> None:
+        try:
+            recover(self.db)
+        except Exception:
+            log.warning("could not recover stale jobs at start")
+        while not self.stopping.is_set():
+            try:
+                ran = run_pending(self.db, worker=self.name_for_jobs, limit=10)
+            except Exception as exc:  # database restarting: wait and try again
+                log.warning("job worker paused (%s)", type(exc).__name__)
+                ran = 0
+            if not ran:
+                self.stopping.wait(self.poll_seconds)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stopping.set()
+        self.join(timeout)

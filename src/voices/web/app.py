@@ -1,0 +1,132 @@
+"""The app factory: ``create_app()`` builds the whole web app for a settings object."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+
+from voices import __version__
+from voices.db import Database, get_database
+from voices.settings import Settings, get_settings
+from voices.web import admin, api, assets, auth, errors, jobs_routes, pages
+from voices.web.errors import CsrfFailed
+from voices.web.security import (BROWSER_COOKIE, CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, Keys,
+                                 RateLimit, csrf_seed, security_headers, set_cookie)
+from voices.web.templating import AREAS, make_templates
+
+log = logging.getLogger("voices.web")
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def verify_csrf(request: Request) -> None:
+    """Refuse any state-changing request from a browser that lacks this site's CSRF token.
+    Requests authenticated by an API token carry no cookies and need none."""
+    if request.method in SAFE_METHODS:
+        return
+    if request.headers.get("authorization", "").lower().startswith("bearer "):
+        return
+    token = request.headers.get(CSRF_HEADER)
+    if token is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        token = value if isinstance(value, str) else None
+    keys: Keys = request.app.state.keys
+    seeds = []
+    session_id = keys.unsign(request.cookies.get("voices_session"))
+    if session_id:
+        seeds.append("s:" + session_id)
+    browser = keys.unsign(request.cookies.get(BROWSER_COOKIE))
+    if browser:
+        seeds.append("b:" + browser)
+    if not any(keys.csrf_ok(seed, token) for seed in seeds):
+        raise CsrfFailed()
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    database = database or get_database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        worker = None
+        if settings.run_jobs_in_app:
+            from voices.jobs import Worker
+
+            worker = Worker(database)
+            worker.start()
+        app.state.job_worker = worker
+        yield
+        if worker is not None:
+            worker.stop()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title=f"{settings.service_name} API",
+        version=__version__,
+        description="The Voices JSON API. Machine clients authenticate with an API token: "
+                    "`Authorization: Bearer vt_…`. Errors have a stable `code`.",
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+        dependencies=[Depends(verify_csrf)],
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.keys = Keys(settings.resolved_secret_key())
+    app.state.templates = make_templates()
+    # Rate limits from the settings. The areas look theirs up on app.state by these names
+    # (voices.listen.feedback_routes, voices.codesign.routes).
+    app.state.login_limit = RateLimit(settings.login_rate_per_minute, 60)
+    app.state.public_limit = RateLimit(settings.public_rate_per_minute, 60)
+    app.state.listen_new_responses = RateLimit(settings.new_feedback_per_five_minutes, 300)
+    app.state.codesign_join_limit = RateLimit(settings.public_rate_per_minute, 60)
+    app.state.codesign_vote_limit = RateLimit(settings.votes_per_minute, 60)
+    app.state.codesign_statement_limit = RateLimit(settings.statements_per_ten_minutes, 600)
+
+    headers = security_headers(settings.https)
+
+    @app.middleware("http")
+    async def add_headers(request: Request, call_next):
+        response = await call_next(request)
+        path = request.url.path
+        for key, value in headers.items():
+            if path == "/docs" and key == "Content-Security-Policy":
+                continue  # the API explorer page loads its own scripts
+            response.headers.setdefault(key, value)
+        if not path.startswith(("/static/", "/assets/")):
+            response.headers.setdefault("Cache-Control", "no-store")
+        if getattr(request.state, "new_browser_cookie", False):
+            set_cookie(response, request, BROWSER_COOKIE,
+                       app.state.keys.sign(request.state.browser_id), max_age=60 * 60 * 24 * 30)
+        return response
+
+    errors.install(app)
+    if not assets.ready():
+        log.warning("front-end assets are missing: run `voices assets` (make does this)")
+    assets.VENDOR.mkdir(parents=True, exist_ok=True)
+    app.mount("/assets", StaticFiles(directory=assets.VENDOR), name="assets")
+    app.mount("/static", StaticFiles(directory=assets.STATIC), name="static")
+
+    app.include_router(pages.router)
+    app.include_router(auth.router)
+    app.include_router(admin.router)
+    app.include_router(api.router)
+    app.include_router(jobs_routes.router)
+    app.include_router(jobs_routes.api_router)
+    for area in AREAS:
+        try:
+            module = importlib.import_module(f"voices.{area}.routes")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"voices.{area}.routes":
+                raise
+            continue
+        for name in ("router", "api_router"):
+            if hasattr(module, name):
+                app.include_router(getattr(module, name))
+    _ = csrf_seed  # used by templates through csrf_token_for
+    return app

@@ -1,0 +1,115 @@
+"""The durable job queue on both databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import update
+
+from support import DEMO_EMAILS, sign_in
+from voices import jobs
+from voices.core.models import Job, JobStatus
+from voices.db import utcnow
+from voices.errors import VoicesError
+
+CALLS: list[dict] = []
+
+
+@jobs.handler("test.add")
+def _add(db, payload, report):
+    report(0.5, "half way")
+    CALLS.append(payload)
+    return {"sum": payload["a"] + payload["b"]}
+
+
+@jobs.handler("test.flaky")
+def _flaky(db, payload, report):
+    raise RuntimeError("transient")
+
+
+@jobs.handler("test.refused")
+def _refused(db, payload, report):
+    raise VoicesError("The quotas cannot be met")
+
+
+def _job(database, job_id) -> Job:
+    with database.sessionmaker() as s:
+        return s.get(Job, job_id)
+
+
+def test_a_job_runs_once_and_keeps_its_result(database):
+    with database.session() as s:
+        job_id = jobs.enqueue(s, "test.add", {"a": 2, "b": 3}).id
+    CALLS.clear()
+    assert jobs.run_pending(database) == 1
+    assert jobs.run_pending(database) == 0
+    job = _job(database, job_id)
+    assert job.status is JobStatus.done and job.result == {"sum": 5} and job.progress == 1.0
+    assert CALLS == [{"a": 2, "b": 3}]
+
+
+def test_same_key_waits_rather_than_piling_up(database):
+    with database.session() as s:
+        first = jobs.enqueue(s, "test.add", {"a": 1, "b": 1}, key="map:7")
+        second = jobs.enqueue(s, "test.add", {"a": 1, "b": 1}, key="map:7")
+        assert first.id == second.id
+    running = jobs.claim(database, "w1")
+    with database.session() as s:
+        waiting = jobs.enqueue(s, "test.add", {"a": 1, "b": 1}, key="map:7").id
+    assert waiting != running
+    assert jobs.claim(database, "w2") is None  # one with that key is still running
+    jobs.run(database, running)
+    assert jobs.claim(database, "w2") == waiting
+
+
+def test_a_crash_is_retried_then_fails_cleanly(database):
+    with database.session() as s:
+        job_id = jobs.enqueue(s, "test.flaky", max_attempts=2).id
+    jobs.run(database, jobs.claim(database, "w"))
+    job = _job(database, job_id)
+    assert job.status is JobStatus.queued and job.run_after > utcnow()
+    with database.session() as s:
+        s.execute(update(Job).values(run_after=utcnow()))
+    jobs.run(database, jobs.claim(database, "w"))
+    job = _job(database, job_id)
+    assert job.status is JobStatus.failed and "2 attempts" in job.error
+
+
+def test_a_refusal_fails_at_once_with_its_message(database):
+    with database.session() as s:
+        job_id = jobs.enqueue(s, "test.refused").id
+    jobs.run_pending(database)
+    job = _job(database, job_id)
+    assert job.status is JobStatus.failed and job.error == "The quotas cannot be met"
+
+
+def test_jobs_of_a_stopped_worker_are_resumed_not_dropped(database):
+    with database.session() as s:
+        job_id = jobs.enqueue(s, "test.add", {"a": 1, "b": 2}).id
+    assert jobs.claim(database, "dead-worker") == job_id  # then the worker dies
+    with database.session() as s:
+        s.execute(update(Job).values(heartbeat_at=utcnow() - dt.timedelta(minutes=5)))
+    assert jobs.recover(database) == 1
+    assert jobs.run_pending(database) == 1
+    assert _job(database, job_id).result == {"sum": 3}
+
+
+def test_progress_page_and_json(client, demo_core, database):
+    with database.session() as s:
+        job_id = jobs.enqueue(s, "test.add", {"a": 2, "b": 2},
+                              organisation_id=demo_core.icb.id).id
+    sign_in(client, DEMO_EMAILS["analyst"])
+    page = client.get(f"/jobs/{job_id}")
+    assert page.status_code == 200 and "Waiting to start" in page.text
+    jobs.run_pending(database)
+    assert client.get(f"/api/v1/jobs/{job_id}").json()["result"] == {"sum": 4}
+    assert client.get("/api/v1/jobs/999999").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["partner"])
+def test_partners_cannot_see_jobs(client, demo_core, database, role):
+    with database.session() as s:
+        job_id = jobs.enqueue(s, "test.add", {"a": 1, "b": 1}).id
+    sign_in(client, DEMO_EMAILS[role])
+    assert client.get(f"/jobs/{job_id}").status_code == 403
