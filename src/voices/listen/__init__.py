@@ -1,0 +1,1 @@
+"""Voices listen area. See docs/listen.md."""
