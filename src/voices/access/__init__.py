@@ -1,0 +1,1 @@
+"""Voices access area. See docs/access.md."""
