@@ -1,0 +1,1 @@
+"""Voices codesign area. See docs/codesign.md."""
