@@ -1,0 +1,1 @@
+"""Voices measure area. See docs/measure.md."""
