@@ -1,0 +1,1 @@
+"""Voices involve area. See docs/involve.md."""

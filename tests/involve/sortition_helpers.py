@@ -1,0 +1,83 @@
+"""Independent checks for the panel-lottery tests: person-level programs with SciPy.
+
+Nothing here imports the code under test's solvers: panels are 0/1 vectors over people,
+maximin is column generation with ``scipy.optimize.linprog`` and ``scipy.optimize.milp``.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+POOLS = {"example_small_20": 20, "example_large_200": 200, "sa_fixture_150_k22": 22,
+         "synth_600_6f_k40_s7": 40, "synth_2000_6f_k100": 100}
+
+
+def person_matrix(pool, quotas) -> np.ndarray:
+    """(values x people) 0/1 matrix: does person i have quota row v's value."""
+    column = {f: j for j, f in enumerate(pool.features)}
+    rows = np.zeros((len(quotas.rows), pool.n))
+    for v, q in enumerate(quotas.rows):
+        for i, person in enumerate(pool.values):
+            rows[v, i] = person[column[q.feature]] == q.value
+    return rows
+
+
+def best_person_panel(weights, matrix, lower, upper, k) -> tuple[float, np.ndarray]:
+    """max weights @ x over 0/1 person panels meeting the quotas (SciPy's MILP)."""
+    n = matrix.shape[1]
+    constraints = [LinearConstraint(matrix, lower, upper),
+                   LinearConstraint(np.ones((1, n)), k, k)]
+    result = milp(-np.asarray(weights, float), constraints=constraints,
+                  integrality=np.ones(n), bounds=Bounds(0, 1),
+                  options={"mip_rel_gap": 0.0})
+    assert result.status == 0, result.message
+    x = np.rint(result.x)
+    return float(np.dot(weights, x)), x
+
+
+def independent_maximin(pool, quotas, k, tolerance=1e-9, max_rounds=5000) -> float:
+    """The best least chance of selection, by person-level column generation."""
+    matrix = person_matrix(pool, quotas)
+    lower = np.array([q.min for q in quotas.rows], float)
+    upper = np.array([q.max for q in quotas.rows], float)
+    n = pool.n
+    _, first = best_person_panel(np.zeros(n), matrix, lower, upper, k)
+    panels = [first]
+    for _ in range(max_rounds):
+        P = np.array(panels).T  # people x panels
+        m = P.shape[1]
+        # variables: lambda (m), z; max z: P lambda - z >= 0, sum lambda = 1
+        c = np.concatenate([np.zeros(m), [-1.0]])
+        a_ub = np.hstack([-P, np.ones((n, 1))])
+        result = linprog(c, A_ub=a_ub, b_ub=np.zeros(n),
+                         A_eq=np.concatenate([np.ones(m), [0.0]])[None, :], b_eq=[1.0],
+                         bounds=[(0, None)] * m + [(0, 1)], method="highs")
+        y = -result.ineqlin.marginals  # >= 0, sums to 1
+        mu = -result.eqlin.marginals[0]
+        value, x = best_person_panel(y, matrix, lower, upper, k)
+        if value <= mu + tolerance:
+            return -result.fun
+        panels.append(x)
+    raise AssertionError("independent maximin did not converge")
+
+
+def all_panels(pool, quotas, k) -> list[tuple[int, ...]]:
+    """Every quota-meeting panel of a tiny pool, by enumeration."""
+    matrix = person_matrix(pool, quotas)
+    lower = np.array([q.min for q in quotas.rows])
+    upper = np.array([q.max for q in quotas.rows])
+    found = []
+    for panel in combinations(range(pool.n), k):
+        counts = matrix[:, list(panel)].sum(axis=1)
+        if (counts >= lower).all() and (counts <= upper).all():
+            found.append(panel)
+    return found
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
