@@ -24,10 +24,24 @@ def _pages():
             yield pytest.param(blocks, id=doc.stem)
 
 
+def _reader_checkout(tmp_path: Path) -> Path:
+    """A folder that looks like the repository root (its files linked, `../shared` beside
+    it) so that files an example writes land in the test's own folder, not the checkout."""
+    checkout = tmp_path / ROOT.name
+    checkout.mkdir()
+    for item in ROOT.iterdir():
+        if item.name not in {".git", ".venv", "node_modules"}:
+            (checkout / item.name).symlink_to(item)
+    if (ROOT.parent / "shared").exists():
+        (tmp_path / "shared").symlink_to(ROOT.parent / "shared")
+    return checkout
+
+
 @pytest.mark.parametrize("blocks", list(_pages()))
-def test_python_examples_run(blocks):
+def test_python_examples_run(blocks, tmp_path):
     script = "".join(f"{code}\nprint({SEPARATOR!r})\n" for code in blocks)
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+    result = subprocess.run([sys.executable, "-c", script], cwd=_reader_checkout(tmp_path),
+                            capture_output=True,
                             text=True, timeout=600)
     outputs = result.stdout.split(SEPARATOR + "\n")
     failed_at = len(outputs)  # the example that did not finish
