@@ -174,3 +174,43 @@ def test_the_base_install_never_imports_ray():
     code = "import sys, voices.listen.scale, voices.listen.cli; print('ray' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def _stored(database):
+    """What classification stored for each comment: labels with probabilities, sentiment,
+    the words that drove them, I-statement themes and the redacted text."""
+    from sqlalchemy import select
+
+    from voices.listen.models import FeedbackComment
+
+    with database.sessionmaker() as session:
+        return {c.id: (c.text, c.model_version, c.sentiment, c.confidence, c.explanation,
+                       sorted((lab.label, lab.probability) for lab in c.labels),
+                       sorted(t.theme for t in c.themes))
+                for c in session.scalars(select(FeedbackComment).where(
+                    FeedbackComment.coded_at.is_(None)))}
+
+
+def _forget_classification(database):
+    from voices.listen.models import FeedbackComment
+
+    with database.session() as session:
+        session.execute(FeedbackComment.__table__.update().values(model_version=None,
+                                                                  classified_at=None))
+
+
+def test_stored_comments_classified_on_ray_are_stored_as_here(ray_instance, listen_cli, database,
+                                                              listen_demo, listen_model):
+    _forget_classification(database)
+    here = listen_cli("listen", "classify", "--model", str(listen_model), "--batch-size", "17")
+    assert here.exit_code == 0, here.output
+    expected = _stored(database)
+    assert len(expected) >= 20 and all(v[1] for v in expected.values())
+    _forget_classification(database)
+    on_ray = listen_cli("listen", "classify", "--model", str(listen_model), "--batch-size", "17",
+                        "--engine", "ray", "--workers", "2")
+    assert on_ray.exit_code == 0, on_ray.output
+    assert f"{len(expected):,} comments classified on Ray" in on_ray.output
+    assert _stored(database) == expected
+    again = listen_cli("listen", "classify", "--engine", "ray")  # nothing left to do
+    assert again.exit_code == 0 and "0 comments classified" in again.output

@@ -53,7 +53,6 @@ from voices.listen.models import (
     FeedbackResponse,
     ServiceReply,
 )
-from voices.listen.pipeline import classify_batches
 from voices.listen.questions import FFT_ANSWERS, FFT_CODES
 from voices.listen.service import labels_and_themes, period_of
 
@@ -147,12 +146,18 @@ def classify_stored(database: Database, *, model_path: str | Path | None = None,
                     batch_size: int = 500, reclassify: bool = False,
                     organisation_ids: set[int] | None = None,
                     progress: Callable[[int, int], None] | None = None,
-                    actor_id: int | None = None) -> dict:
+                    actor_id: int | None = None, engine: str = "local",
+                    ray_address: str | None = None, workers: int | None = None) -> dict:
     """Classify stored comments in batches, committing each batch.
 
     Comments a coder has reviewed keep the coder's labels. Without ``reclassify``, only
     comments not yet classified by this model are done, so an interrupted run carries on
     where it stopped.
+
+    ``engine="ray"`` classifies each batch on a Ray cluster (``ray_address``; default a
+    local Ray instance with ``workers`` CPUs): Ray starts and the model ships once, each
+    batch is spread over the workers, and what is stored is exactly what the single-process
+    path stores (see :mod:`voices.listen.scale`).
 
     Returns
     -------
@@ -161,6 +166,11 @@ def classify_stored(database: Database, *, model_path: str | Path | None = None,
     """
     import time
 
+    from voices.listen.scale import ENGINES, open_engine
+
+    if engine not in ENGINES:
+        raise ValidationError(f"unknown engine '{engine}'", column="--engine",
+                              expected=" or ".join(ENGINES))
     started = time.perf_counter()
     with database.session() as session:
         if model_path is None:
@@ -179,27 +189,30 @@ def classify_stored(database: Database, *, model_path: str | Path | None = None,
             todo = todo.where(or_(FeedbackComment.model_version.is_(None),
                                   FeedbackComment.model_version != model.version))
         ids = list(session.scalars(_in_scope(todo, organisation_ids).order_by(FeedbackComment.id)))
-    links = i_statements()
     done = 0
     if progress is not None:
         progress(0, len(ids))
-    for start in range(0, len(ids), batch_size):
-        chunk = ids[start:start + batch_size]
-        with database.session() as session:
-            rows = session.execute(
-                select(FeedbackComment.id, FeedbackComment.text, FeedbackComment.question,
-                       FeedbackResponse.rating)
-                .join(FeedbackResponse, FeedbackResponse.id == FeedbackComment.response_id)
-                .where(FeedbackComment.id.in_(chunk)).order_by(FeedbackComment.id)).all()
-            results = next(iter(classify_batches(
-                [r.text for r in rows], model, question=[QUESTION_TEXT[r.question] for r in rows],
-                rating=[RATING_CODE.get(r.rating) for r in rows], i_statements=links,
-                batch_size=max(1, len(rows)))), [])
-            _store_predictions(session, [r.id for r in rows], results)
-        done += len(chunk)
-        if progress is not None:
-            progress(done, len(ids))
-    return {"classified": done, "model_version": model.version,
+    if not ids:  # nothing to do: do not start an engine (Ray takes seconds to start)
+        return {"classified": 0, "model_version": model.version, "engine": engine,
+                "seconds": round(time.perf_counter() - started, 2), "actor": actor_id}
+    with open_engine(model, engine=engine, i_statements=i_statements(), address=ray_address,
+                     workers=workers) as classify:
+        for start in range(0, len(ids), batch_size):
+            chunk = ids[start:start + batch_size]
+            with database.session() as session:
+                rows = session.execute(
+                    select(FeedbackComment.id, FeedbackComment.text, FeedbackComment.question,
+                           FeedbackResponse.rating)
+                    .join(FeedbackResponse, FeedbackResponse.id == FeedbackComment.response_id)
+                    .where(FeedbackComment.id.in_(chunk)).order_by(FeedbackComment.id)).all()
+                results = classify([r.text for r in rows],
+                                   question=[QUESTION_TEXT[r.question] for r in rows],
+                                   rating=[RATING_CODE.get(r.rating) for r in rows])
+                _store_predictions(session, [r.id for r in rows], results)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, len(ids))
+    return {"classified": done, "model_version": model.version, "engine": engine,
             "seconds": round(time.perf_counter() - started, 2), "actor": actor_id}
 
 

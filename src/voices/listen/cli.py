@@ -112,11 +112,12 @@ def classify(
 ) -> None:
     """Redact and label a file of comments in batches (only redacted text is written), or,
     without --data, the comments stored in the database."""
-    _check_engine(engine, ray_address, workers, stored=data is None)
+    _check_engine(engine, ray_address, workers)
     if data is None:
         from voices.listen.commands import classify_stored
 
-        return classify_stored(model, batch_size=batch_size, reclassify=reclassify)
+        return classify_stored(model, batch_size=batch_size, reclassify=reclassify,
+                               engine=engine, ray_address=ray_address, workers=workers)
     if model is None or out is None:
         raise ValidationError("--model and --out are needed with --data", column="--out",
                               expected="--model FOLDER --out FILE")
@@ -173,15 +174,12 @@ def classify(
     err.print(f"{len(rows)} comments labelled and written to {out}.")
 
 
-def _check_engine(engine: str, address: str | None, workers: int | None, *, stored: bool) -> None:
+def _check_engine(engine: str, address: str | None, workers: int | None) -> None:
     if engine not in ("local", "ray"):
         raise ValidationError(f"unknown engine '{engine}'", column="--engine", expected="local or ray")
     if engine == "local" and (address or workers):
         raise ValidationError("--ray-address and --workers need --engine ray", column="--engine",
                               expected="ray")
-    if engine == "ray" and stored:
-        raise ValidationError("--engine ray classifies a file for now", column="--data",
-                              expected="--data FILE --out FILE")
 
 
 def _batches(batches, size):

@@ -58,16 +58,22 @@ def import_command(
               f"{result.skipped:,} already imported.")
 
 
-def classify_stored(model: Path | None, *, batch_size: int, reclassify: bool) -> None:
-    """Classify the comments stored in the database, in batches, with a progress bar."""
+def classify_stored(model: Path | None, *, batch_size: int, reclassify: bool,
+                    engine: str = "local", ray_address: str | None = None,
+                    workers: int | None = None) -> None:
+    """Classify the comments stored in the database, in batches, with a progress bar
+    (here, or with ``engine="ray"`` on a Ray cluster)."""
     from voices.listen import analysis
 
     with _bar() as bar:
-        task = bar.add_task("Classifying", total=None)
+        task = bar.add_task("Classifying" if engine == "local" else "Classifying on Ray",
+                            total=None)
         result = analysis.classify_stored(
             _database(), model_path=model, batch_size=batch_size, reclassify=reclassify,
+            engine=engine, ray_address=ray_address, workers=workers,
             progress=lambda done, total: bar.update(task, completed=done, total=total))
-    err.print(f"{result['classified']:,} comments classified with model "
+    where = "" if engine == "local" else " on Ray"
+    err.print(f"{result['classified']:,} comments classified{where} with model "
               f"{result['model_version']} in {result['seconds']} s.")
 
 
