@@ -118,7 +118,7 @@ def test_agreement_by_month_by_hand():
 
 
 def test_corrections_reach_the_next_training_and_the_card_counts_them(
-        listen_cli, database, listen_demo, tmp_path):
+        listen_cli, database, listen_demo, listen_model, tmp_path):
     with database.session() as session:
         coder = session.get(analysis.Account, listen_demo.accounts["analyst"].id)
         for comment in analysis.queue(session, None, limit=14):
@@ -131,12 +131,38 @@ def test_corrections_reach_the_next_training_and_the_card_counts_them(
     assert exported.exit_code == 0, exported.output
     written = (tmp_path / "training" / "corrections.csv").read_text().splitlines()
     assert written[0] == "comment_id,label,value" and len(written) - 1 == len(corrections)
-    trained = listen_cli("listen", "train", "--data", str(tmp_path / "training" / "comments.csv"),
+    # The next model learns from the original labelled file and the coders' decisions.
+    from voices.listen.comments_file import write_rows
+    from voices.listen.demo import labelled_comments
+    from voices.listen.frameworks import builtin_framework
+
+    base = labelled_comments(200, seed=11)
+    labels = builtin_framework("qdc").labels
+    write_rows(tmp_path / "labelled.csv", ["id", "comment", "question", "sentiment", *labels],
+               [[cid, text, q, s, *(int(base.label_columns[lab][k]) for lab in labels)]
+                for k, (cid, text, q, s) in enumerate(zip(base.id, base.comment, base.question,
+                                                          base.sentiment))])
+    trained = listen_cli("listen", "train", "--data", str(tmp_path / "labelled.csv"),
+                         "--data", str(tmp_path / "training" / "comments.csv"),
                          "--corrections", str(tmp_path / "training" / "corrections.csv"),
                          "--framework", "qdc", "--out", str(tmp_path / "next"))
     assert trained.exit_code == 0, trained.output
     card = json.loads((tmp_path / "next" / "card.json").read_text())
     assert card["coder_corrections_used"] == len(corrections)
+    assert card["data"]["comments"] == 200 + len(comments)
+    # ... and agrees with the coders where the old model did not.
+    before, after = FeedbackClassifier.load(listen_model), FeedbackClassifier.load(tmp_path / "next")
+    corrected = [row[1] for row in comments]
+    questions = [row[2] for row in comments]
+    parking = before.labels.index("Parking")
+    old = before.predict_proba(corrected, question=questions)[:, parking]
+    new = after.predict_proba(corrected, question=questions)[:, after.labels.index("Parking")]
+    assert new.mean() > old.mean() + 0.2
+    twice = listen_cli("listen", "train", "--data", str(tmp_path / "training" / "comments.csv"),
+                       "--data", str(tmp_path / "training" / "comments.csv"),
+                       "--out", str(tmp_path / "never"))
+    assert twice.exit_code == 2 and "is also in" in twice.output
+    assert not (tmp_path / "never").exists()
 
 
 def test_stored_comments_are_classified_by_command_and_by_job(listen_cli, client, database,

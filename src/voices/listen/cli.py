@@ -35,7 +35,9 @@ def _corrections(path: Path | None):
 
 @app.command()
 def train(
-    data: Path = typer.Option(..., "--data", help="Labelled comments (CSV or XLSX)."),
+    data: list[Path] = typer.Option(..., "--data", help="Labelled comments (CSV or XLSX); "
+                                    "repeat to train on several files, such as your labelled "
+                                    "file and the comments coders reviewed (export-training)."),
     framework: str = typer.Option("qdc", "--framework", help="qdc, or your own framework YAML."),
     out: Path = typer.Option(..., "--out", help="Folder to write the model and its card to."),
     corrections: Path = typer.Option(None, "--corrections", help="Coders' corrections CSV."),
@@ -45,15 +47,16 @@ def train(
 ) -> None:
     """Train the default theme and sentiment model and write it with a model card."""
     from voices.listen.classifier import Settings
-    from voices.listen.comments_file import read_comments
-    from voices.listen.training import file_sha256, train as fit
+    from voices.listen.comments_file import combine_comments, read_comments
+    from voices.listen.training import files_sha256, train as fit
 
     fw = _framework(framework)
-    comments = read_comments(data, encoding=encoding, labels=fw.labels, require_labels=True)
+    comments = combine_comments([read_comments(path, encoding=encoding, labels=fw.labels,
+                                               require_labels=True) for path in data])
     settings = Settings(threshold_folds=3 if tune_thresholds else 0)
     with err.status(f"Training on {len(comments)} comments..."):
         model, card = fit(comments, fw, corrections=_corrections(corrections), settings=settings,
-                          data_hash=file_sha256(data))
+                          data_hash=files_sha256(data))
     model.save(out, card)
     err.print(f"Model {model.version} written to {out} "
               f"({card['train_seconds']} s, {card['coder_corrections_used']} corrections used).")

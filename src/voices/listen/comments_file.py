@@ -237,6 +237,35 @@ def check_rows(rows: list[list[str]], *, file: str = "input", labels: Sequence[s
     return out
 
 
+def combine_comments(parts: Sequence[Comments]) -> Comments:
+    """One table from several files' comments, in order (for example the original training
+    file plus the comments coders have reviewed, from ``voices listen export-training``).
+
+    Label columns are kept where every part has them. A comment id found in two files is
+    refused, naming both files, since a coder's correction must point at one comment.
+    """
+    if not parts:
+        raise ValidationError("no comments files given", column="--data", expected="a file")
+    if len(parts) == 1:
+        return parts[0]
+    where: dict[str, str] = {}
+    for part in parts:
+        for cid in part.id:
+            if cid in where:
+                raise ValidationError(f"comment id '{cid[:40]}' is also in {where[cid]}",
+                                      file=part.file, column="id",
+                                      expected="ids that are unique across the files")
+            where[cid] = part.file
+    shared = [lab for lab in parts[0].label_columns
+              if all(lab in part.label_columns for part in parts)]
+    return Comments(
+        " + ".join(part.file for part in parts),
+        *([value for part in parts for value in getattr(part, name)]
+          for name in ("comment", "id", "respondent", "question", "rating", "sentiment")),
+        label_columns={lab: np.concatenate([part.label_columns[lab] for part in parts])
+                       for lab in shared})
+
+
 def write_rows(path: str | Path, header: list[str], rows: list[list]) -> Path:
     """Write a CSV (UTF-8) or XLSX file, chosen by the extension; comment text is written
     formula-safe (:mod:`voices.exports`), since these files are opened in spreadsheets."""

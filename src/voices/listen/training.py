@@ -134,6 +134,14 @@ def file_sha256(path) -> str:
     return digest.hexdigest()
 
 
+def files_sha256(paths) -> str:
+    """The SHA-256 of one file, or for several files the SHA-256 of their hashes in order."""
+    hashes = [file_sha256(path) for path in paths]
+    if len(hashes) == 1:
+        return hashes[0]
+    return hashlib.sha256("\n".join(hashes).encode("ascii")).hexdigest()
+
+
 def evaluate(comments: Comments, framework: CodingFramework, *, seed: int = 42, test_size: float = 0.2,
              settings: Settings | None = None, redactor: Redactor | None = None) -> dict:
     """Train on the training side of a respondent split; score the test side.
