@@ -139,6 +139,37 @@ def test_bad_input_gets_a_clear_message_and_changes_nothing(client, session, app
     assert "See what people said" in client.get(f"/codesign/c/{slug}").text
 
 
+def test_a_signed_in_partner_votes_as_themselves_and_refusals_show_a_clear_page(
+        client, session, app, demo_core):
+    conversation = open_conversation(session, demo_core)
+    slug = conversation.slug
+    sign_in(client, DEMO_EMAILS["partner"])
+    token = join(client, slug)
+    assert "voices_participant" not in client.cookies        # known by their account
+    person = session.scalar(select(Participant))
+    assert (person.account_id, person.key_hash) == (demo_core.accounts["partner"].id, None)
+    first = shown_statement(client.get(f"/codesign/c/{slug}/vote").text)
+    app.state.codesign_vote_limit = RateLimit(limit=1, seconds=60)
+    client.post(f"/codesign/c/{slug}/vote", data={"csrf_token": token, "statement": str(first),
+                                                   "vote": "agree"})
+    assert [r[:3] for r in vote_rows(session, conversation.id)] == [
+        (person.id, service.statements(session, conversation)[first].id, 1)]
+    before = vote_rows(session, conversation.id)
+    flooded = client.post(f"/codesign/c/{slug}/vote", data={
+        "csrf_token": token, "statement": str(first), "vote": "pass"})
+    assert flooded.status_code == 429 and "You are going too fast" in flooded.text
+    assert "Morgan" in flooded.text                  # the page still knows who is signed in
+    app.state.codesign_vote_limit = RateLimit(limit=100, seconds=60)
+    conversation.closes_at = utcnow() - dt.timedelta(minutes=1)
+    session.commit()
+    pages = [("vote", {"statement": str(first), "vote": "pass"}),
+             ("statements/new", {"text": "Too late"})]
+    for path, data in pages:
+        closed = client.post(f"/codesign/c/{slug}/{path}", data={"csrf_token": token, **data})
+        assert closed.status_code == 409 and "has closed" in closed.text, path
+    assert vote_rows(session, conversation.id) == before
+
+
 def test_the_json_api_votes_one_small_request_at_a_time(client, session, demo_core):
     conversation = open_conversation(session, demo_core, moderation=False)
     base = f"/api/v1/codesign/conversations/{conversation.slug}"

@@ -261,9 +261,11 @@ async def vote(request: Request, slug: str, account: Account | None = Depends(PU
         codesign.cast_vote(db, conversation, participant, number, choice)
         db.commit()
     except VoicesError as exc:
-        db.rollback()
         if not htmx and not isinstance(exc, ValidationError):
+            # the error page; no rollback first: it would expire the signed-in account the
+            # page shows (nothing was written, and closing the session discards it anyway)
             raise
+        db.rollback()
         errors.add_error(exc, "vote")
         status = 200 if htmx else exc.status
         context = _vote_context(db, request, conversation, participant,
@@ -308,9 +310,9 @@ async def add_statement(request: Request, slug: str, account: Account | None = D
     except TooManyRequests:
         raise
     except VoicesError as exc:
+        if exc.code == "conversation_closed":
+            raise                   # the error page (see vote: no rollback before it)
         db.rollback()
-        if exc.status == 409 and exc.code == "conversation_closed":
-            raise
         errors.add_error(exc, "text")
     return render(request, "codesign/statement_form.html", {
         "conversation": conversation, "limit": codesign.STATEMENT_LENGTH, "errors": errors,
