@@ -9,7 +9,7 @@ import zipfile
 
 from sqlalchemy import func, select
 
-from codesign_support import join, open_conversation, shown_statement, vote_rows
+from codesign_support import STATEMENTS, join, open_conversation, shown_statement, vote_rows
 from support import DEMO_EMAILS, csrf_from, sign_in
 from voices.codesign import service
 from voices.codesign.models import Conversation, Idea, Participant, Statement, StatementStatus
@@ -168,6 +168,45 @@ def test_a_signed_in_partner_votes_as_themselves_and_refusals_show_a_clear_page(
         closed = client.post(f"/codesign/c/{slug}/{path}", data={"csrf_token": token, **data})
         assert closed.status_code == 409 and "has closed" in closed.text, path
     assert vote_rows(session, conversation.id) == before
+
+
+def test_a_statement_with_personal_details_waits_for_a_lead_even_without_moderation(
+        client, session, demo_core):
+    conversation = open_conversation(session, demo_core, moderation=False)
+    slug = conversation.slug
+    token = join(client, slug)
+    written = {"plain": "Phone people when the clinic runs late",
+               "personal": "Ring Mrs Jones on 07700 900123, she waited a year"}
+    for text in written.values():
+        added = client.post(f"/codesign/c/{slug}/statements/new",
+                            data={"csrf_token": token, "text": text})
+        assert added.status_code == 200
+    assert "Someone from the team will read it" in added.text
+    status = {s.text: s.status for s in service.statements(session, conversation)}
+    assert status[written["plain"]] is StatementStatus.accepted
+    assert status[written["personal"]] is StatementStatus.pending     # not shown to voters
+    shown = set()
+    for _ in range(12):
+        page = client.get(f"/codesign/c/{slug}/vote").text
+        if shown_statement(page) is None:
+            break
+        assert "07700" not in page
+        shown.add(shown_statement(page))
+        client.post(f"/codesign/c/{slug}/vote", data={
+            "csrf_token": token, "statement": str(shown_statement(page)), "vote": "pass"})
+    assert len(shown) == len(STATEMENTS) + 1
+
+    client.cookies.clear()
+    lead_token = _lead(client)
+    moderation = client.get(f"/codesign/conversations/{conversation.id}/moderation").text
+    assert "Check for personal details" in moderation
+    assert "It may contain a name and a phone number." in moderation
+    assert "only statements that may contain personal details wait here" in moderation
+    held = session.scalar(select(Statement).where(Statement.text == written["personal"]))
+    client.post(f"/codesign/conversations/{conversation.id}/statements/{held.id}/moderate",
+                data={"csrf_token": lead_token, "decision": "reject"})
+    session.refresh(held)
+    assert held.status is StatementStatus.rejected
 
 
 def test_the_json_api_votes_one_small_request_at_a_time(client, session, demo_core):

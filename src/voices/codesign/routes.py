@@ -503,7 +503,8 @@ def _moderation(request: Request, db: Session, conversation: Conversation,
     everything = codesign.statements(db, conversation)
     return render(request, "codesign/moderation.html", {
         "conversation": conversation,
-        "pending": [s for s in everything if s.status is StatementStatus.pending],
+        "pending": [(s, codesign.personal_details(s.text)) for s in everything
+                    if s.status is StatementStatus.pending],
         "review": [(s, unclear.get(s.id, 0)) for s in everything
                    if s.review.value == "needed" and s.status is StatementStatus.accepted],
         "shown": [s for s in everything if s.status is StatementStatus.accepted],

@@ -515,11 +515,30 @@ def cast_vote(db: Session, conversation: Conversation, participant: Participant,
 # -------------------------------------------------------------------- statements
 
 
+#: what the redactor's kinds of personal detail are called on the moderation page
+PERSONAL_DETAILS = {"NAME": "a name", "PHONE": "a phone number", "EMAIL": "an email address",
+                    "POSTCODE": "a postcode", "ADDRESS": "an address",
+                    "NHS_NUMBER": "an NHS number", "DATE_OF_BIRTH": "a date of birth"}
+
+
+def personal_details(text: str) -> list[str]:
+    """What personal details a statement may hold, in words ("a phone number"), as found by
+    the redactor that Listen uses on feedback (names, NHS numbers, phone numbers, emails,
+    postcodes, addresses, dates of birth). Place names can be found as addresses: this is
+    a reason for a person to read the statement, not a verdict."""
+    from voices.listen import service as listen
+
+    kinds = listen.prepare_text(text, None).kinds
+    return [PERSONAL_DETAILS.get(kind, kind.lower()) for kind in kinds.split(",") if kind]
+
+
 def add_statement(db: Session, conversation: Conversation, text: str, *,
                   participant: Participant | None = None, actor: Account | None = None,
                   seed: bool = False) -> Statement:
     """Add a statement. A participant's statement waits for moderation when the
-    conversation is moderated; a lead's (seed) statement is shown straight away."""
+    conversation is moderated, or when it may hold personal details (a name, a phone
+    number...), so that nobody's details are shown to other voters unread; a lead's (seed)
+    statement is shown straight away."""
     text = _statement_text(text)
     if not seed:
         check_open(conversation)
@@ -530,7 +549,7 @@ def add_statement(db: Session, conversation: Conversation, text: str, *,
     if duplicate is not None:
         raise Conflict("That statement is already in the conversation. You can vote on it.",
                        code="duplicate_statement")
-    accepted = seed or not conversation.moderation
+    accepted = seed or (not conversation.moderation and not personal_details(text))
     now = utcnow()
     statement = _add_numbered(
         db, Statement, conversation.id, text=text, seed=seed,
