@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+import polars as pl
+
 from voices.access.synthetic import synthetic_waiting_list
 
 DAY = date.today() - timedelta(days=20)        # snapshot dates are never in the future
@@ -71,3 +73,14 @@ def stored_lists(session, folder: Path, *, pathways: int = 400) -> dict:
     out.update(policy=first.policy_id, version=first.id, candidate=second.id,
                candidate_policy=second.policy_id)
     return out
+
+
+def older_rtt_extract(raw: pl.DataFrame) -> pl.DataFrame:
+    """An RTT extract (read as text) as published before April 2021: the week bands end
+    with an open band "Gt 52 Weeks SUM 1"."""
+    later = [f"Gt {w:02d} To {w + 1:02d} Weeks SUM 1" for w in range(52, 104)] + \
+        ["Gt 104 Weeks SUM 1"]
+    reported = pl.any_horizontal([pl.col(c).is_not_null() & (pl.col(c) != "") for c in later])
+    folded = pl.sum_horizontal([pl.col(c).cast(pl.Int64, strict=False) for c in later])
+    return raw.with_columns(pl.when(reported).then(folded.cast(pl.Utf8))
+                            .otherwise(pl.lit(None)).alias("Gt 52 Weeks SUM 1")).drop(later)

@@ -67,6 +67,33 @@ def test_rank_refuses_a_bad_snapshot_with_one_located_line(tmp_path):
     assert not (tmp_path / "o.csv").exists()
 
 
+def test_every_problem_in_a_file_is_listed_and_the_last_line_is_located(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("pathway_id,treatment_function_code,clock_start_date,clinical_priority\n"
+                   "A1,110,2025-01-05,P2\nA2,110,2024-01-05,P7\nA1,120,2024-02-01,P3\n")
+    result = run("waits", bad, "--date", DAY)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert [line.strip().split(":")[0] for line in lines[:3]] == [
+        "bad.csv, row 2, column 'clock_start_date'", "bad.csv, row 3, column "
+        "'clinical_priority'", "bad.csv, row 4, column 'pathway_id'"]
+    assert lines[-1].startswith("error: bad.csv, row 2") and "(and 2 more problems)" in lines[-1]
+
+
+@pytest.mark.parametrize("command", ["waits", "rank", "simulate"])
+def test_a_snapshot_date_in_the_future_is_refused(snapshot_file, tmp_path, command):
+    later = date.fromordinal(date.today().toordinal() + 1).isoformat()
+    args = {"waits": ["waits", snapshot_file],
+            "rank": ["rank", snapshot_file, "--policy", POLICIES / "clinical_fifo.yaml",
+                     "--out", tmp_path / "o.csv"],
+            "simulate": ["simulate", "--snapshot", snapshot_file, "--policies",
+                         POLICIES / "clinical_fifo.yaml", "--charts", tmp_path / "c"]}[command]
+    result = run(*args, "--date", later)
+    assert result.exit_code == 2
+    assert f"column '--date': The snapshot date {later} is in the future" in result.stderr
+    assert not (tmp_path / "o.csv").exists() and not (tmp_path / "c").exists()
+
+
 def test_rank_refuses_a_policy_that_breaks_its_safeguard(snapshot_file, tmp_path):
     text = (POLICIES / "accumulating_priority.yaml").read_text().replace(
         "P4: {rate: 1, head_start: 10}", "P4: {rate: 2.5, head_start: 10}")

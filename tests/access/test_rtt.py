@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from access_support import older_rtt_extract
 from voices.access.rtt import histogram_percentile, read_rtt_extract, waiting_list_summary
 from voices.errors import ValidationError
 
@@ -84,6 +85,19 @@ def test_text_in_a_count_and_missing_columns_are_refused(shared_data, tmp_path):
     with pytest.raises(ValidationError, match="Treatment Function Code"):
         read_rtt_extract(_write_variant(shared_data, tmp_path,
                                         lambda raw: raw.drop("Treatment Function Code")))
+
+
+def test_an_older_extract_that_stops_at_52_weeks_leaves_longer_waits_not_known(
+        shared_data, tmp_path):
+    # Extracts before April 2021 end with an open band "Gt 52 Weeks SUM 1": how many
+    # waited over 65 weeks cannot be known from them, so it is not reported as 0.
+    extract = read_rtt_extract(_write_variant(shared_data, tmp_path, older_rtt_extract))
+    assert extract.open_band == 52
+    (row,) = waiting_list_summary(extract, level="total").iter_rows(named=True)
+    assert row["pathways"] == 21_702 and row["over_52"] == 647
+    assert row["over_65"] is None and row["over_78"] is None and row["over_104"] is None
+    detail = waiting_list_summary(extract, level="specialty")
+    assert detail["over_52"].sum() == 647 and detail["over_65"].null_count() == detail.height
 
 
 _rtt_header = ("Period,Provider Org Code,Commissioner Org Code,RTT Part Type,"

@@ -7,7 +7,15 @@ import polars as pl
 import pytest
 from sqlalchemy import func, select
 
-from access_support import BAD_FILES, DAY, EARLIER, UNSAFE_POLICY, stored_lists, write_list
+from access_support import (
+    BAD_FILES,
+    DAY,
+    EARLIER,
+    UNSAFE_POLICY,
+    older_rtt_extract,
+    stored_lists,
+    write_list,
+)
 from voices.access import service
 from voices.access.models import (
     Pathway,
@@ -101,6 +109,19 @@ def test_rtt_figures_never_double_count_the_c999_rows(session, shared_data):
     session.commit()
     assert again.replaced == first.figures
     assert _count(session, RttFigure) == first.figures
+
+
+def test_an_older_rtt_extract_is_stored_with_longer_waits_not_known(session, shared_data,
+                                                                    tmp_path):
+    raw = pl.read_csv(shared_data / "rtt" / "rtt_full_extract_sample_RBD_2024-11.csv",
+                      infer_schema=False)
+    path = tmp_path / "older.csv"
+    older_rtt_extract(raw).write_csv(path)
+    service.import_rtt(session, path)
+    session.commit()
+    total = session.scalars(select(RttFigure).where(RttFigure.level == "total")).one()
+    assert (total.pathways, total.over_52) == (21_702, 647)
+    assert (total.over_65, total.over_78, total.over_104) == (None, None, None)
 
 
 def test_policies_keep_every_version_and_refuse_an_unsafe_one(session, demo_core):

@@ -27,25 +27,26 @@ err = Console(stderr=True)
 
 
 def _fails_cleanly(command):
-    """Show a Voices error as one located line and exit with code 2."""
+    """Show a Voices error as one located line and exit with code 2; when a file has
+    several problems, every one is listed first (the last line repeats the first)."""
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except VoicesError as error:
+            if isinstance(error, ValidationError) and len(error.problems) > 1:
+                for problem in error.problems:
+                    err.print(f"  {problem}", highlight=False, soft_wrap=True, markup=False)
             err.print(f"[red]error:[/red] {error.message}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
     return wrapper
 
 
 def _day(text: str | None) -> date:
+    """The snapshot date of a file (default today): a real date, not in the future."""
     if text is None:
         return date.today()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(f"'{text}' is not a date", column="--date",
-                              expected="YYYY-MM-DD") from None
+    return _checked_day(text)
 
 
 def _snapshot(path: Path, day: str | None, imd: Path | None):
@@ -363,13 +364,6 @@ def _database():
     return get_database(get_settings().database_url)
 
 
-def _all_problems(error: ValidationError) -> None:
-    """List every located problem (the last line repeats the first, as a summary)."""
-    if len(error.problems) > 1:
-        for problem in error.problems:
-            err.print(f"  {problem}", highlight=False, soft_wrap=True, markup=False)
-
-
 @app.command("import")
 @_fails_cleanly
 def import_snapshot(
@@ -387,17 +381,13 @@ def import_snapshot(
     checked_day = _checked_day(day)
     with _database().session() as session:
         organisation = service.organisation_by_code(session, org, column="--org")
-        try:
-            with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                          console=err, transient=True) as bar:
-                task = bar.add_task("Importing", total=1.0)
-                result = service.import_snapshot(
-                    session, snapshot, organisation=organisation, snapshot_date=checked_day,
-                    imd_path=imd_path,
-                    progress=lambda f, m: bar.update(task, completed=f, description=m))
-        except ValidationError as error:
-            _all_problems(error)
-            raise
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                      console=err, transient=True) as bar:
+            task = bar.add_task("Importing", total=1.0)
+            result = service.import_snapshot(
+                session, snapshot, organisation=organisation, snapshot_date=checked_day,
+                imd_path=imd_path,
+                progress=lambda f, m: bar.update(task, completed=f, description=m))
         record = result.snapshot
         summary = {**result.summary, "snapshot_id": record.id,
                    "organisation": organisation.ods_code, "replaced": result.replaced}
@@ -416,7 +406,7 @@ def import_snapshot(
 
 
 def _checked_day(text: str) -> date:
-    from voices.access.service import check_snapshot_date
+    from voices.access.snapshot import check_snapshot_date
 
     try:
         return check_snapshot_date(text)

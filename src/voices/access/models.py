@@ -131,9 +131,9 @@ class RttFigure(Base):
     unknown_clock_start: Mapped[int | None] = mapped_column(Integer)
     within_18: Mapped[int] = mapped_column(Integer)
     over_52: Mapped[int] = mapped_column(Integer)
-    over_65: Mapped[int] = mapped_column(Integer)
-    over_78: Mapped[int] = mapped_column(Integer)
-    over_104: Mapped[int] = mapped_column(Integer)
+    over_65: Mapped[int | None] = mapped_column(Integer)  # not known in older extracts
+    over_78: Mapped[int | None] = mapped_column(Integer)  # not known in older extracts
+    over_104: Mapped[int | None] = mapped_column(Integer)  # not known in older extracts
     median_weeks: Mapped[float | None] = mapped_column(Float)
     p92_weeks: Mapped[float | None] = mapped_column(Float)
 

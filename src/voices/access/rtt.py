@@ -226,7 +226,9 @@ def waiting_list_summary(extract: RttExtract, *, part: str = "Part_2",
         One row per group: ``pathways`` (with a known clock start), ``unknown_clock_start``
         (``null`` where the extract does not report it),
         ``within_18`` and ``pct_within_18``, ``over_52``, ``over_65``, ``over_78``,
-        ``over_104`` (counts), ``median_weeks`` and ``p92_weeks`` (interpolated).
+        ``over_104`` (counts; ``null`` where the extract's last, open band starts below
+        that wait, as in older extracts that stop at 52 weeks), ``median_weeks`` and
+        ``p92_weeks`` (interpolated).
     """
     if part not in PARTS:
         raise ValidationError(f"'{part}' is not an RTT part", column="part",
@@ -255,8 +257,13 @@ def waiting_list_summary(extract: RttExtract, *, part: str = "Part_2",
     hist = grouped.select(bands).to_numpy().astype(float)
     pathways = hist.sum(axis=1)
 
-    def over(weeks: int) -> np.ndarray:
-        return hist[:, weeks:].sum(axis=1) if weeks < hist.shape[1] else np.zeros(len(hist))
+    def over(weeks: int) -> pl.Series:
+        # An extract whose open band starts below ``weeks`` (older ones stop at 52) cannot
+        # say how many waited longer: not known, never 0.
+        name = f"over_{weeks}"
+        if weeks > extract.open_band:
+            return pl.Series(name, [None] * len(hist), dtype=pl.Int64)
+        return pl.Series(name, hist[:, weeks:].sum(axis=1).astype(np.int64))
 
     within_18 = hist[:, :18].sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -265,7 +272,7 @@ def waiting_list_summary(extract: RttExtract, *, part: str = "Part_2",
         pl.Series("pathways", pathways.astype(np.int64)),
         pl.Series("within_18", within_18.astype(np.int64)),
         pl.Series("pct_within_18", pct),
-        *[pl.Series(f"over_{w}", over(w).astype(np.int64)) for w in (52, 65, 78, 104)],
+        *[over(w) for w in (52, 65, 78, 104)],
         pl.Series("median_weeks", histogram_percentile(hist, 0.5)),
         pl.Series("p92_weeks", histogram_percentile(hist, 0.92)),
     )

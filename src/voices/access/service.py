@@ -40,6 +40,7 @@ from voices.access.snapshot import (
     OPTIONAL,
     PRIORITIES,
     Snapshot,
+    check_snapshot_date,
     read_table,
     validate_snapshot,
     with_derived_columns,
@@ -150,25 +151,6 @@ def _imd_lookup(imd_path: Path | None) -> ImdLookup | None:
     if imd_path is None or not Path(imd_path).is_file():
         return None
     return ImdLookup.from_csv(Path(imd_path))
-
-
-def check_snapshot_date(value: object, *, today: dt.date | None = None) -> dt.date:
-    """A snapshot date: a real date, not in the future."""
-    today = today or dt.date.today()
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        day = value
-    else:
-        text = str(value or "").strip()
-        try:
-            day = dt.date.fromisoformat(text)
-        except ValueError:
-            raise ValidationError(f"'{text[:20]}' is not a date" if text else
-                                  "Enter the date the list was taken", column="snapshot_date",
-                                  expected="a date such as 2026-10-31") from None
-    if day > today:
-        raise ValidationError(f"The snapshot date {day} is in the future",
-                              column="snapshot_date", expected=f"a date on or before {today}")
-    return day
 
 
 def read_snapshot_file(path: Path, *, snapshot_date: dt.date, file_name: str | None = None,

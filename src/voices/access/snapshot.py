@@ -233,6 +233,25 @@ def _unique_names(names: list[str]) -> list[str]:
     return out
 
 
+def check_snapshot_date(value: object, *, today: date | None = None) -> date:
+    """A snapshot date: a real date, not in the future."""
+    today = today or date.today()
+    if isinstance(value, date) and not isinstance(value, datetime):
+        day = value
+    else:
+        text = str(value or "").strip()
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise ValidationError(f"'{text[:20]}' is not a date" if text else
+                                  "Enter the date the list was taken", column="snapshot_date",
+                                  expected="a date such as 2026-10-31") from None
+    if day > today:
+        raise ValidationError(f"The snapshot date {day} is in the future",
+                              column="snapshot_date", expected=f"a date on or before {today}")
+    return day
+
+
 def read_snapshot(path: str | Path, *, snapshot_date: date,
                   imd_lookup: ImdLookup | None = None) -> Snapshot:
     """Read and check a waiting-list snapshot file (CSV, XLSX or Parquet).
