@@ -63,6 +63,28 @@ def test_the_whole_journey_stores_each_answer_as_it_is_given(client, database, d
     assert late.headers["location"].startswith(f"/f/{SLUG}?restart=1")
 
 
+def test_each_page_asks_one_question_in_plain_words(sqlite_client):
+    """Every page of the journey shows its question, says it is optional where it is, and
+    shows nothing a person should not see (no template machinery)."""
+    start_feedback(sqlite_client, SLUG)
+    wanted = {"good": ("What was good?", "something a member of staff did"),
+              "better": ("What could be better?", "what we could do differently"),
+              "age": ("How old are you?", "Why we ask"),
+              "sex": ("What is your sex?", "Prefer not to say"),
+              "ethnic-group": ("What is your ethnic group?", "Prefer not to say"),
+              "disability": ("Do you have a disability", "Prefer not to say"),
+              "carer": ("Do you look after or help someone", "Prefer not to say"),
+              "postcode": ("What is your postcode?", "Prefer not to say")}
+    for step, (question, words) in wanted.items():
+        page = sqlite_client.get(f"/f/{SLUG}/{step}")
+        assert page.status_code == 200, step
+        text = page.text.replace("&#39;", "'")
+        assert question in text and words in text, step
+        assert text.count("<h1") == 1 and "Macro" not in text and "undefined" not in text, step
+        if step not in ("good", "better"):
+            assert "This question is optional" in text, step
+
+
 def test_a_missing_rating_is_shown_as_an_error_and_nothing_is_stored(sqlite_client, sqlite_app):
     response = start_feedback(sqlite_client, SLUG, rating="")
     assert response.status_code == 422

@@ -189,7 +189,7 @@ def _render_step(request: Request, svc: Service, step: str, current, *,
             existing = next((c for c in current.comments if c.question == question), None)
             values = {"comment": existing.text if existing else ""}
         return _page(request, "listen/feedback_comment.html", svc, {
-            "step": step, "title": title, "hint": hint, "back": back, "values": values,
+            "step": step, "title": title, "question_hint": hint, "back": back, "values": values,
             "errors": errors, "max_chars": MAX_FORM_CHARS},
             status=422 if errors else 200)
     if step == "about-you":
