@@ -18,6 +18,7 @@ demo: setup migrate
 	@echo ""
 	@echo "Voices is starting at http://127.0.0.1:8000"
 	@echo "Sign in as admin@voices.example with the password harbour-lantern-meadow"
+	@echo "Start with the published experience measures: http://127.0.0.1:8000/measure/published"
 	$(BIN)/voices serve --host 127.0.0.1 --port 8000
 
 test: setup
