@@ -251,6 +251,42 @@ def test_votes_queue_one_map_update_per_conversation_and_it_finds_the_camps(
     assert record.summary["membership"] == before
 
 
+def test_two_updates_of_one_map_never_run_at_once_on_postgresql(session, database,
+                                                                demo_core):
+    """The background job and `voices codesign update` may be asked at the same moment:
+    the second waits for the first and starts from its map."""
+    import threading
+
+    if database.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite relies on the job queue's key (one writer at a time)")
+    conversation = open_conversation(session, demo_core)
+    _two_camps(session, conversation, people=20)
+    service.update_map(session, conversation.id)          # holds the lock until commit
+    finished = threading.Event()
+
+    def second_update() -> None:
+        with database.session() as other:
+            service.update_map(other, conversation.id)
+        finished.set()
+
+    worker = threading.Thread(target=second_update)
+    worker.start()
+    try:
+        assert not finished.wait(1.5)                      # waiting for the first
+        # a vote still goes in while an update holds the lock
+        with database.session() as voter:
+            person = service.join(voter, voter.get(Conversation, conversation.id), key="late")
+            service.cast_vote(voter, voter.get(Conversation, conversation.id), person, 0,
+                              "agree")
+    finally:
+        session.commit()
+        worker.join(30)
+    assert finished.is_set()
+    session.expire_all()
+    record = session.get(OpinionMapRecord, conversation.id)
+    assert record.state["updates"] == 2 and record.votes_counted == 20 * 10 + 1
+
+
 def test_the_demo_is_idempotent_and_its_map_finds_the_designed_opinions(session, demo_core):
     from voices.codesign import demo
     from voices.codesign.models import Idea, IdeaEvent, Stage
