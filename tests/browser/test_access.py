@@ -102,3 +102,34 @@ def test_the_calculator_works_from_the_keyboard(page):
         page.keyboard.press("Enter")
     assert "about 390 pathways" in page.content() and "61.2 treatments a week" in page.content()
     assert_no_axe_violations(page)
+
+
+@pytest.mark.parametrize("path, heading", [
+    ("/access", "Who waits longest, and what if we prioritised differently?"),
+    ("/access/policies", "Prioritisation policies"),
+    ("/access/simulate", "Test policies on a simulated list"),
+    ("/access/rtt", "Compare with other providers"),
+    ("/access/import", "Import a waiting list"),
+])
+def test_the_other_access_pages_have_no_accessibility_violations(page, path, heading):
+    sign_in(page, "analyst@voices.example")
+    page.goto(path)
+    assert page.get_by_role("heading", level=1).inner_text() == heading
+    assert_no_axe_violations(page)
+
+
+def test_a_policy_shows_who_changed_it_and_what_changed_without_violations(page):
+    sign_in(page, "analyst@voices.example")
+    page.goto("/access/policies")
+    page.get_by_role("link", name="Accumulating priority", exact=True).click()
+    history = page.locator("main h2:text('History') + ul").inner_text()
+    # who put which version in use, and when, newest or oldest first
+    for said in ("Saved version 1 of the policy 'Accumulating priority'",
+                 "Saved version 2 of the policy 'Accumulating priority'",
+                 "Put version 2 of the policy 'Accumulating priority' in use"):
+        assert re.search(r"\d{4}.*: \S.* – " + re.escape(said), history), history
+    assert_no_axe_violations(page)
+    page.get_by_role("link", name="What changed in version 2").click()
+    assert page.get_by_role("heading", level=1).inner_text().endswith(
+        "What changed from version 1 to version 2")
+    assert_no_axe_violations(page)
