@@ -1,7 +1,7 @@
 """How long a trust's waiting list takes to import into the database, and to read back.
 
 Writes a synthetic list (nobody real) as CSV, then on a fresh SQLite file (and on
-PostgreSQL with ``--postgres URL``, a server database that is dropped and re-created)
+PostgreSQL with ``--postgres URL``, a database made for the run and dropped after it)
 times: importing it (checking with the engine's reader, then storing), importing the same
 date again (which replaces it), reading it back as a typed snapshot, and working out the
 equity dashboard's figures. Prints one JSON object; progress goes to stderr.
@@ -31,18 +31,26 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _fresh_postgres(url: str) -> str:
+BENCH_DATABASE = "voices_bench_access_store"
+
+
+def _postgres_admin(url: str, *statements: str) -> None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    parsed = make_url(url)
-    name = "voices_bench_access_store"
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        for statement in statements:
+            conn.execute(text(statement))
     admin.dispose()
-    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+def _fresh_postgres(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    _postgres_admin(url, f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)',
+                    f'CREATE DATABASE "{BENCH_DATABASE}"')
+    return make_url(url).set(database=BENCH_DATABASE).render_as_string(hide_password=False)
 
 
 def measure(url: str, path: Path, day: date) -> dict:
@@ -93,6 +101,8 @@ def main() -> None:
         if args.postgres:
             _say("PostgreSQL")
             result["postgresql"] = measure(_fresh_postgres(args.postgres), path, day)
+            _postgres_admin(args.postgres,
+                            f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
     result["peak_rss_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
     result["machine"] = {"platform": platform.platform(), "cpus": os.cpu_count(),
                          "python": platform.python_version(),
