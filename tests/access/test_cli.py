@@ -41,6 +41,16 @@ def test_rank_writes_the_ordered_list_with_explanations(snapshot_file, tmp_path)
     assert "Not known (never guessed)" in result.stdout
 
 
+def test_rank_without_out_writes_into_the_current_folder(snapshot_file, tmp_path,
+                                                        monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("rank", snapshot_file, "--policy", POLICIES / "clinical_fifo.yaml",
+                 "--date", DAY)
+    assert result.exit_code == 0, result.output
+    assert "Wrote the ordered list to list-ranked.csv" in result.stdout
+    assert pl.read_csv(tmp_path / "list-ranked.csv")["position"].to_list()[-1] == 3000
+
+
 def test_rank_writes_excel_and_parquet(snapshot_file, tmp_path):
     for name in ("ranked.xlsx", "ranked.parquet"):
         result = run("rank", snapshot_file, "--policy", POLICIES / "clinical_fifo.yaml",

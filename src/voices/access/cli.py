@@ -108,8 +108,9 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON."
 def rank(
     snapshot: Annotated[Path, typer.Argument(help="Waiting-list snapshot (.csv, .xlsx, .parquet).")],
     policy: Annotated[Path, typer.Option("--policy", help="Policy YAML file.")],
-    out_file: Annotated[Path, typer.Option(
-        "--out", help="Where to write the ordered list (.csv, .xlsx or .parquet).")],
+    out_file: Annotated[Path | None, typer.Option(
+        "--out", help="Where to write the ordered list (.csv, .xlsx or .parquet; default "
+                      "<snapshot name>-ranked.csv in the current folder).")] = None,
     day: SnapshotDate = None,
     imd: ImdFile = None,
     as_json: AsJson = False,
@@ -119,6 +120,8 @@ def rank(
     from voices.access.policy import rank as rank_list
     from voices.access.policy import read_policy
 
+    if out_file is None:
+        out_file = Path(f"{snapshot.stem}-ranked.csv")
     chosen = read_policy(policy)
     snap = _snapshot(snapshot, day, imd)
     ranked = rank_list(snap, chosen)
