@@ -47,12 +47,40 @@ async def verify_csrf(request: Request) -> None:
         raise CsrfFailed()
 
 
+def warm_up(app: FastAPI) -> None:
+    """Do once, before the first request, the work a fresh process would otherwise do while
+    its first visitors wait (about a second each): compile every page template and set up
+    the database mappings. Compiled templates are kept in data_dir/cache/templates (keyed by
+    each template's source), so the other workers and the next start load them instead."""
+    from jinja2 import FileSystemBytecodeCache
+    from sqlalchemy.orm import configure_mappers
+
+    from voices.db import load_all_models
+
+    load_all_models()
+    configure_mappers()
+    env = app.state.templates.env
+    cache = app.state.settings.data_dir / "cache" / "templates"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        env.bytecode_cache = FileSystemBytecodeCache(str(cache))
+    except OSError:
+        log.warning("cannot keep compiled templates in %s: compiling them each start", cache)
+    for name in env.list_templates(filter_func=lambda n: n.endswith((".html", ".jinja"))):
+        env.get_template(name)
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """The web app. Built from the environment (no ``settings``, as ``voices serve`` does),
+    it warms up before taking requests; tests pass their settings and skip that."""
+    warm = settings is None
     settings = settings or get_settings()
     database = database or get_database(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        if warm:
+            warm_up(app)
         worker = None
         if settings.run_jobs_in_app:
             from voices.jobs import Worker
