@@ -15,6 +15,7 @@ from voices.codesign.clustering import Clustering, kmeans, silhouette
 from voices.codesign.opinion import (
     MapState,
     OpinionMap,
+    _best_k,
     placed_participants,
     principal_components,
     project_participants,
@@ -221,6 +222,26 @@ def test_k_needs_to_win_several_updates_before_it_is_used():
     assert smoother == (3, 3, 2)  # third win in a row: still 2 groups
     groups, _, _, smoother = engine._group(base, MapState(last_k=3, last_k_count=3, chosen_k=2))
     assert smoother == (3, 4, 3) and groups.k == 3  # fourth win: switch
+
+
+def test_k_is_the_best_silhouette_and_a_tie_goes_to_more_groups():
+    # Pol.is: (apply max-key silhouettes ks), no margin; max-key keeps the last maximum
+    assert _best_k({2: 0.40, 3: 0.41, 4: 0.39}, 0.0) == 3
+    assert _best_k({2: 0.40, 3: 0.40}, 0.0) == 3
+    assert _best_k({2: 0.40, 3: 0.41}, 0.02) == 2  # a margin is still available
+
+
+def test_everyone_in_a_base_cluster_gets_its_group():
+    # Pol.is gives each person their base cluster's group (no person-level reshuffle)
+    rng = np.random.default_rng(3)
+    # no clear camps, few base clusters: base clusters straddle the group boundary
+    votes = VoteMatrix.from_dense(random_votes(rng, 200, 20, 0.6))
+    result = OpinionMap(base_clusters=12).fit(votes)
+    assert result.group_count >= 2
+    where = {p: i for i, p in enumerate(result.participants.tolist())}
+    members = np.array([where[p] for p in result.base.point_ids.tolist()])
+    for label in np.unique(result.base.labels):
+        assert len(set(result.group[members[result.base.labels == label]].tolist())) == 1
 
 
 # -------------------------------------------------------------- whole map

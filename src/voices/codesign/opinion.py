@@ -239,10 +239,15 @@ def refine_groups(points: np.ndarray, centres: np.ndarray, *, max_iterations: in
 
 
 def _best_k(silhouettes: dict[int, float], margin: float) -> int:
-    """The number of groups with the best silhouette; more groups must win by ``margin``."""
+    """The number of groups with the best silhouette; more groups must win by ``margin``.
+
+    With no margin this is Pol.is's ``(apply max-key silhouettes ks)``: the best
+    silhouette, and on an exact tie the larger number of groups.
+    """
     chosen = min(silhouettes)
     for k in sorted(silhouettes):
-        if silhouettes[k] > silhouettes[chosen] + margin:
+        gain = silhouettes[k] - silhouettes[chosen]
+        if gain > margin or (margin == 0 and gain == 0):
             chosen = k
     return chosen
 
@@ -436,11 +441,12 @@ class OpinionMap:
         the projection scaling; keep that (default) or leave them out of the count.
     k_margin : float
         A larger number of groups must beat a smaller one's silhouette by more than this
-        to be chosen (Pol.is: 0, plain best silhouette). Near-ties between, say, 2 and 5
-        groups otherwise flip with every small change in the votes.
+        to be chosen. Pol.is takes the plain best silhouette (0, the default; on a tie
+        the larger k), and leaves steadiness to the k smoother (``k_patience``).
     refine : bool
         Finish with k-means at the level of people, starting from the groups of base
-        clusters (:func:`refine_groups`); Pol.is stops at the base clusters.
+        clusters (:func:`refine_groups`). Pol.is stops at the base clusters: everyone in
+        a base cluster gets its group (the default, ``False``).
     cold_starts : int
         Starts tried for a number of groups that has no grouping from an earlier update;
         the one with the smallest within-group sum of squares is kept (Pol.is: 1, the
@@ -472,8 +478,8 @@ class OpinionMap:
     base_iterations: int = 100
     group_iterations: int = 20
     moderated_out_as_pass: bool = True
-    k_margin: float = 0.02
-    refine: bool = True
+    k_margin: float = 0.0
+    refine: bool = False
     cold_starts: int = 10
     group_starts: int = 0
     switch_margin: float = 0.01
