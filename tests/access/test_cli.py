@@ -190,3 +190,10 @@ def test_simulate_takes_flows_by_treatment_function(snapshot_file, tmp_path):
               POLICIES / "clinical_fifo.yaml", "--weeks", 4, "--date", DAY, "--flows", flows)
     assert bad.exit_code == 2
     assert "flows.csv, row 2, column 'referrals_per_week'" in bad.stderr
+
+    flows.write_text("treatment_function_code,referrals_per_week\n110,5\nZZZ,5\n")
+    unknown = run("simulate", "--snapshot", snapshot_file, "--policies",
+                  POLICIES / "clinical_fifo.yaml", "--weeks", 4, "--date", DAY, "--flows", flows)
+    assert unknown.exit_code == 2
+    assert ("flows.csv, row 3, column 'treatment_function_code': treatment function 'ZZZ' "
+            "is not in the snapshot") in unknown.stderr

@@ -185,14 +185,13 @@ def simulate(
     from voices.access.simulation import MEASURE_LABELS, WaitingListSimulator, read_flows
 
     chosen = [read_policy(p) for p in list(policies) + list(more or [])]
-    if flows is not None:
-        if referrals is not None or capacity is not None:
-            raise ValidationError("give --flows or --referrals/--capacity, not both",
-                                  column="--flows")
-        by_specialty = read_flows(flows)
-        referrals = by_specialty[0] or None
-        capacity = by_specialty[1] or None
+    if flows is not None and (referrals is not None or capacity is not None):
+        raise ValidationError("give --flows or --referrals/--capacity, not both",
+                              column="--flows")
     snap = _snapshot(snapshot, day, imd)
+    if flows is not None:
+        referrals, capacity = (rates or None for rates in read_flows(
+            flows, specialties=snap.frame["treatment_function_code"].unique().to_list()))
     simulator = WaitingListSimulator(weeks=weeks, replications=replications, seed=seed,
                                      step=step, referrals_per_week=referrals,
                                      capacity_per_week=capacity,

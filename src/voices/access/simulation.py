@@ -776,12 +776,14 @@ def _rates(value: float | Mapping[str, float] | None, default: np.ndarray,
     return float(value) * mix
 
 
-def read_flows(path) -> tuple[dict[str, float], dict[str, float]]:
+def read_flows(path, specialties: Sequence[str] | None = None,
+               ) -> tuple[dict[str, float], dict[str, float]]:
     """Read weekly referrals and capacity per treatment function from a CSV file.
 
     Columns: ``treatment_function_code``, ``referrals_per_week``, ``capacity_per_week``
     (either of the last two may be left out). Returns the two mappings for
-    :class:`WaitingListSimulator`.
+    :class:`WaitingListSimulator`. With ``specialties`` (the snapshot's treatment
+    functions), a code not among them is a problem at its row.
 
     Raises
     ------
@@ -818,6 +820,10 @@ def read_flows(path) -> tuple[dict[str, float], dict[str, float]]:
         if code in out[wanted[0]]:
             problems.add(f"treatment function {code} appears more than once", row=i,
                          column="treatment_function_code")
+        if specialties is not None and code not in specialties:
+            problems.add(f"treatment function '{code}' is not in the snapshot", row=i,
+                         column="treatment_function_code",
+                         expected="one of " + ", ".join(sorted(specialties)))
         for column in wanted:
             try:
                 value = float(row[column])
