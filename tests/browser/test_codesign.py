@@ -121,6 +121,7 @@ def test_staff_codesign_pages_have_no_accessibility_violations(page):
         page.goto(overview)
         page.get_by_role("button", name=link).click()
         assert_no_axe_violations(page)
+    assert page.get_by_text("Check for personal details").count() == 1   # the demo's phone number
     page.goto(f"{overview}/population")
     assert_no_axe_violations(page)
     page.goto("/codesign/ideas")

@@ -106,7 +106,9 @@ JARGON = {57, 58}   # statements many people say they do not understand
 WRITTEN_PENDING = [
     "Bus routes to the hospital should match appointment times.",
     "Give people a rough date for their operation, not just 'soon'.",
-    "Let people say if their situation changes while they wait.",
+    # holds personal details: the moderation page marks it for checking
+    "Let people say if things change. My husband John waited 14 months: ring me on "
+    "07700 900461.",
 ]
 WRITTEN_REJECTED = "Dr Smith on ward 7 was rude to me."
 
