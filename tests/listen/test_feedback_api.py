@@ -42,6 +42,33 @@ def test_a_retry_never_stores_twice_and_a_reused_key_is_refused(client, database
             ("api", "45-54", "LS1")
 
 
+def test_retries_sent_at_the_same_moment_store_once(app, database, demo_core):
+    """A kiosk that times out and retries may send the same request twice at once: both get
+    the same answer and one response is stored."""
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    token = api_token(database, DEMO_EMAILS["analyst"])
+    body = {"service": SLUG, "rating": "Good", "what_could_be_better": "More chairs"}
+    start = threading.Barrier(4)
+    answers = []
+
+    def send():
+        with TestClient(app, base_url="http://testserver") as own:
+            start.wait()
+            answers.append(_post(own, token, body, key="kiosk-9-000001"))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [a.status_code for a in answers] == [201] * 4
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert count(database, FeedbackResponse) == 1 and count(database, FeedbackComment) == 1
+
+
 def test_without_a_token_nothing_is_stored(client, database, demo_core):
     response = client.post("/api/v1/feedback", json={"service": SLUG, "rating": "Good"})
     assert response.status_code in (401, 403)
