@@ -9,8 +9,9 @@ and enqueue work with :func:`enqueue`. Workers (a thread inside the web app, or
 ``voices worker``) claim jobs one at a time with a single conditional UPDATE, so two workers
 never run the same job, and jobs that share a ``key`` never run at the same time (at most one
 runs and one waits: a second request while one is waiting returns the waiting one). Running
-jobs send a heartbeat; when a worker dies, :func:`recover` puts its jobs back in the queue
-(or fails them cleanly after ``max_attempts``) — a restart never silently drops work.
+jobs send a heartbeat; when a worker dies, :func:`recover` (run by every worker at start and
+every 30 s) puts its jobs back in the queue (or fails them cleanly after ``max_attempts``)
+— a restart never silently drops work.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ log = logging.getLogger("voices.jobs")
 
 HEARTBEAT_SECONDS = 5.0
 STALE_AFTER = dt.timedelta(seconds=60)
+RECOVER_EVERY = 30.0  # seconds between a worker's looks for jobs of stopped workers
 
 
 @dataclass
@@ -166,12 +168,33 @@ def run(db: Database, job_id: int) -> None:
         session.execute(update(Job).where(Job.id == job_id).values(**values))
 
 
+def _gone(worker: str | None) -> bool:
+    """True when a worker name (``host:pid[:…]``) is a process of this machine that no
+    longer exists: its jobs need not wait for their heartbeat to go stale."""
+    parts = (worker or "").split(":")
+    if len(parts) < 2 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, but belongs to someone else
+        return False
+    return False
+
+
 def recover(db: Database, *, stale_after: dt.timedelta = STALE_AFTER) -> int:
-    """Put back jobs whose worker stopped (no heartbeat), or fail them after too many tries."""
+    """Put back jobs whose worker stopped, or fail them (with a message) after too many tries.
+
+    A worker has stopped when its heartbeat is older than ``stale_after``, or at once when
+    it was a process of this machine that no longer exists (killed, or the machine
+    restarted), so a worker restarted straight after a crash picks up the crashed one's
+    jobs."""
     cutoff = utcnow() - stale_after
     with db.session() as session:
-        stale = session.scalars(select(Job).where(Job.status == JobStatus.running,
-                                                  Job.heartbeat_at < cutoff)).all()
+        running = session.scalars(select(Job).where(Job.status == JobStatus.running)).all()
+        stale = [job for job in running
+                 if job.heartbeat_at is None or job.heartbeat_at < cutoff or _gone(job.worker)]
         for job in stale:
             if job.attempts < job.max_attempts:
                 job.status = JobStatus.queued
@@ -207,11 +230,16 @@ class Worker(threading.Thread):
         self.name_for_jobs = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
 
     def run(self) -> None:
-        try:
-            recover(self.db)
-        except Exception:
-            log.warning("could not recover stale jobs at start")
+        last_recovery = -float("inf")
         while not self.stopping.is_set():
+            if time.monotonic() - last_recovery >= RECOVER_EVERY:
+                # at start, then now and again: a worker that died while this one was
+                # running is noticed once its heartbeat is stale
+                try:
+                    recover(self.db)
+                    last_recovery = time.monotonic()
+                except Exception:
+                    log.warning("could not look for jobs of stopped workers")
             try:
                 ran = run_pending(self.db, worker=self.name_for_jobs, limit=10)
             except Exception as exc:  # database restarting: wait and try again

@@ -113,3 +113,44 @@ def test_partners_cannot_see_jobs(client, demo_core, database, role):
         job_id = jobs.enqueue(s, "test.add", {"a": 1, "b": 1}).id
     sign_in(client, DEMO_EMAILS[role])
     assert client.get(f"/jobs/{job_id}").status_code == 403
+
+
+def _dead_worker() -> str:
+    """The name a worker on this machine had, in a process that has since ended."""
+    import socket
+    import subprocess
+
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    return f"{socket.gethostname()}:{ended.pid}"
+
+
+def test_jobs_of_a_crashed_local_worker_are_resumed_at_once(database):
+    """A worker restarted straight after a crash picks up the crashed one's job without
+    waiting a minute for its heartbeat to go stale; a live worker's job is left alone."""
+    import os
+    import socket
+
+    with database.session() as s:
+        crashed = jobs.enqueue(s, "test.add", {"a": 4, "b": 5}).id
+        alive = jobs.enqueue(s, "test.add", {"a": 1, "b": 1}).id
+    assert jobs.claim(database, _dead_worker()) == crashed
+    assert jobs.claim(database, f"{socket.gethostname()}:{os.getpid()}") == alive
+    assert jobs.recover(database) == 1
+    job = _job(database, crashed)
+    assert job.status is JobStatus.queued and job.message == "Restarted after the service stopped"
+    assert _job(database, alive).status is JobStatus.running
+    assert jobs.run_pending(database) == 1
+    assert _job(database, crashed).result == {"sum": 9}
+
+
+def test_a_job_that_keeps_crashing_its_worker_fails_with_a_message(database):
+    with database.session() as s:
+        job_id = jobs.enqueue(s, "test.add", {"a": 1, "b": 1}, max_attempts=2).id
+    for _ in range(2):
+        assert jobs.claim(database, _dead_worker()) == job_id
+        jobs.recover(database)
+    job = _job(database, job_id)
+    assert job.status is JobStatus.failed and job.finished_at is not None
+    assert job.error == "The service stopped while this was running, too many times"
+    assert jobs.run_pending(database) == 0
