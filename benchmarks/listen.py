@@ -9,6 +9,11 @@ Prints one JSON object on stdout (progress on stderr):
 * ``train_seconds``: training the default model on the whole shared file;
 * ``comments_per_second``: text -> prepared -> redacted -> labels, sentiment, explanations
   and I-statement links, end to end (the "store" step of phase 2 is a no-op sink here);
+* ``stored``: the same, from comments stored in a database to stored labels and themes
+  (``classify_stored``, committing each batch of 1,000), on a fresh SQLite file;
+* ``correction_loop``: macro-F1 on test respondents no coder saw, for the first model and for
+  the next model trained with and without coders' corrections of the other test respondents
+  (the labellers' codes stand in for the coders);
 * ``redaction``: precision and recall per kind on 600 held-out synthetic comments, plus
   what the redactor changes in the real QDC comments.
 
@@ -98,6 +103,18 @@ def pxtextmining_recipe(train_texts, train_q, y_train, s_train, test_texts, test
     return chosen, [THREE_CLASSES[k] for k in three]
 
 
+def scores(model, texts, comments, idx, labels, y):
+    """The model's metrics on rows ``idx`` (``texts``: redacted text, indexable by row)."""
+    predictions = model.predict([texts[i] for i in idx],
+                                question=[comments.question[i] for i in idx],
+                                rating=[comments.rating[i] for i in idx])
+    guess = np.array([[lab in p.labels for lab in labels] for p in predictions])
+    out = multilabel_metrics(y[idx], guess, labels)
+    out["sentiment_accuracy_3class"] = sentiment_accuracy_3class(
+        [comments.sentiment[i] for i in idx], [p.sentiment_3 for p in predictions])
+    return out
+
+
 def quality(comments, framework):
     labels = framework.labels
     y = comments.label_matrix(labels)
@@ -111,12 +128,7 @@ def quality(comments, framework):
         pick(texts, tr), y[tr], sentiment=pick(comments.sentiment, tr),
         question=pick(comments.question, tr), rating=pick(comments.rating, tr))
     voices_fit = time.perf_counter() - started
-    predictions = model.predict(pick(texts, te), question=pick(comments.question, te),
-                                rating=pick(comments.rating, te))
-    guess = np.array([[lab in p.labels for lab in labels] for p in predictions])
-    ours = multilabel_metrics(y[te], guess, labels)
-    ours["sentiment_accuracy_3class"] = sentiment_accuracy_3class(
-        pick(comments.sentiment, te), [p.sentiment_3 for p in predictions])
+    ours = scores(model, texts, comments, te, labels, y)
     ours["fit_seconds"] = round(voices_fit, 2)
     log(f"voices: macro-F1 {ours['macro_f1']}, sentiment {ours['sentiment_accuracy_3class']}")
     log("pxtextmining recipe: fitting one SVC per label (a few minutes)...")
@@ -131,7 +143,129 @@ def quality(comments, framework):
     log(f"pxtextmining recipe: macro-F1 {theirs['macro_f1']}")
     sizes = {"train_comments": int(len(tr)), "test_comments": int(len(te)),
              "test_duplicates_dropped": split.dropped_duplicates}
-    return ours, theirs, sizes
+    return ours, theirs, sizes, (model, split)
+
+
+def _rows(comments, idx, file, labels, y=None):
+    """Some rows of a Comments table (optionally with other labels), as a new table."""
+    from voices.listen.comments_file import Comments
+
+    pick = lambda seq: [seq[i] for i in idx]  # noqa: E731
+    matrix = comments.label_matrix(labels)[idx] if y is None else y
+    return Comments(file, pick(comments.comment), pick(comments.id), pick(comments.respondent),
+                    pick(comments.question), pick(comments.rating), pick(comments.sentiment),
+                    {lab: matrix[:, j].astype(np.int8) for j, lab in enumerate(labels)})
+
+
+def correction_loop(comments, framework, model, split):
+    """Does the coder's loop close? The test side's respondents are cut in two halves. Coders
+    review one half (the model's labels, corrected to the labellers' codes, as the review
+    page stores them); the next model is trained on the training side plus the reviewed
+    comments with the model's labels and the corrections (what ``voices listen
+    export-training`` writes and ``voices listen train --data FILE --data comments.csv
+    --corrections corrections.csv`` reads). Three models are scored on the other half, which
+    no coder saw: the first model, the next one with corrections, and the next one without
+    them (the same extra comments with the model's own labels), to show what the coders'
+    corrections add beyond more text. Then the halves swap; figures are the mean of both."""
+    import polars as pl
+
+    from voices.listen.comments_file import combine_comments
+
+    labels = framework.labels
+    te = np.asarray(split.test)
+    halves = respondent_split([comments.respondent[i] for i in te],
+                              [comments.comment[i] for i in te], test_size=0.5, seed=7)
+    redacted = dict(zip(te.tolist(), prepared_texts([comments.comment[i] for i in te])))
+    pick = lambda seq, idx: [seq[i] for i in idx]  # noqa: E731
+    y = comments.label_matrix(labels)
+    keys = ("macro_f1", "micro_f1", "hamming_loss", "sentiment_accuracy_3class")
+
+    def score(fitted, unseen):
+        out = scores(fitted, redacted, comments, unseen, labels, y)
+        return {k: out[k] for k in (*keys, "labels")}
+
+    folds = []
+    for reviewed, unseen in ((te[halves.train], te[halves.test]),
+                             (te[halves.test], te[halves.train])):
+        said = model.predict(pick(redacted, reviewed), question=pick(comments.question, reviewed),
+                             rating=pick(comments.rating, reviewed))
+        model_y = np.array([[lab in p.labels for lab in labels] for p in said], dtype=np.int8)
+        fixes = []
+        for k, i in enumerate(reviewed):
+            for j, lab in enumerate(labels):
+                if model_y[k, j] != y[i, j]:
+                    fixes.append((comments.id[i], lab, int(y[i, j])))
+            if comments.sentiment[i] is not None and comments.sentiment[i] != said[k].sentiment:
+                fixes.append((comments.id[i], "sentiment", comments.sentiment[i]))
+        corrections = pl.DataFrame(fixes, schema=["comment_id", "label", "value"], orient="row")
+        as_model_said = _rows(comments, reviewed, "reviewed", labels, model_y)
+        as_model_said.sentiment = [p.sentiment for p in said]
+        combined = combine_comments([_rows(comments, np.asarray(split.train), "training", labels),
+                                     as_model_said])
+        log(f"correction loop: {len(reviewed)} reviewed, {corrections.height} corrections")
+        with_coders, card = train(combined, framework, corrections=corrections)
+        without, _ = train(combined, framework)
+        folds.append({"reviewed_comments": int(len(reviewed)), "scored_comments": int(len(unseen)),
+                      "corrections": corrections.height,
+                      "corrections_used": card["coder_corrections_used"],
+                      "first_model": score(model, unseen),
+                      "next_model_with_corrections": score(with_coders, unseen),
+                      "next_model_without_corrections": score(without, unseen)})
+    mean = {name: {k: round(float(np.mean([f[name][k] for f in folds])), 4) for k in keys}
+            for name in ("first_model", "next_model_with_corrections",
+                         "next_model_without_corrections")}
+    return {"corrections": sum(f["corrections"] for f in folds),
+            "corrections_used": sum(f["corrections_used"] for f in folds),
+            **mean,
+            "macro_f1_gain_over_first_model": round(
+                mean["next_model_with_corrections"]["macro_f1"] - mean["first_model"]["macro_f1"], 4),
+            "macro_f1_gain_from_corrections": round(
+                mean["next_model_with_corrections"]["macro_f1"]
+                - mean["next_model_without_corrections"]["macro_f1"], 4),
+            "folds": folds}
+
+
+def stored(comments, model, card, copies=2):
+    """Text to stored labels: the QDC comments stored as feedback in a fresh SQLite database,
+    then ``classify_stored`` (read, redact, label, sentiment, explanations, I-statement links,
+    write labels and themes, commit each batch), as ``voices listen classify`` does."""
+    import tempfile
+
+    from sqlalchemy import insert, select
+
+    from voices.core.models import Service
+    from voices.db import Database
+    from voices.demo import load
+    from voices.listen.analysis import classify_stored
+    from voices.listen.models import FeedbackComment, FeedbackResponse
+    from voices.migrate import upgrade
+
+    question = {"what_good": "what_good", "could_improve": "could_improve"}
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.db"
+        upgrade(url)
+        database = Database(url)
+        with database.sessionmaker() as session:
+            load(session, areas=())
+        folder = model.save(Path(tmp) / "model", card)
+        n = copies * len(comments)
+        with database.session() as session:
+            service_id = session.scalar(select(Service.id).limit(1))
+            session.execute(insert(FeedbackResponse), [
+                {"id": k + 1, "service_id": service_id, "period": "2026-01", "source": "import"}
+                for k in range(n)])
+            session.execute(insert(FeedbackComment), [
+                {"response_id": k + 1, "text": comments.comment[k % len(comments)],
+                 "question": question.get(question_type(comments.question[k % len(comments)]),
+                                          "other")}
+                for k in range(n)])
+        started = time.perf_counter()
+        result = classify_stored(database, model_path=folder, batch_size=1000)
+        seconds = time.perf_counter() - started
+        database.dispose()
+    return {"database": "SQLite (a file)", "comments": result["classified"],
+            "seconds": round(seconds, 2),
+            "comments_per_second": round(result["classified"] / seconds, 1)}
 
 
 def speed(comments, framework):
@@ -148,7 +282,7 @@ def speed(comments, framework):
                                   i_statements=links, batch_size=2000, sink=lambda o, b: None):
         n += len(batch)
     seconds = time.perf_counter() - started
-    return round(train_seconds, 2), round(n / seconds, 1), n
+    return round(train_seconds, 2), round(n / seconds, 1), n, (model, card)
 
 
 def redaction(comments):
@@ -199,9 +333,14 @@ def main() -> None:
     log(f"read {len(comments)} comments")
     red = redaction(comments)
     log("redaction measured")
-    train_seconds, per_second, n = speed(comments, framework)
+    train_seconds, per_second, n, (full_model, card) = speed(comments, framework)
     log(f"train {train_seconds} s, classify {per_second}/s")
-    ours, theirs, sizes = quality(comments, framework)
+    stored_speed = stored(comments, full_model, card)
+    log(f"stored: {stored_speed['comments_per_second']}/s")
+    ours, theirs, sizes, (model, split) = quality(comments, framework)
+    loop = correction_loop(comments, framework, model, split)
+    log(f"correction loop: macro-F1 {loop['first_model']['macro_f1']} -> "
+        f"{loop['next_model_with_corrections']['macro_f1']}")
     result = {
         "benchmark": "listen",
         "data": {"file": "shared/data/qdc/fft_comments_v6.csv", "comments": len(comments), **sizes},
@@ -211,6 +350,8 @@ def main() -> None:
         "train_seconds": train_seconds,
         "comments_per_second": per_second,
         "classified_comments": n,
+        "stored": stored_speed,
+        "correction_loop": loop,
         "redaction": red,
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                     "python": platform.python_version()},
