@@ -101,6 +101,16 @@ def _print_summary(summary: dict, export) -> None:
 # ------------------------------------------------ conversations in the database
 
 
+def _working(what: str) -> Progress:
+    """A running bar on stderr for work that takes more than a moment (no known end); only
+    on a terminal, so errors stay one line where a program reads them."""
+    console = Console(stderr=True)
+    progress = Progress(TextColumn(what), BarColumn(), TimeElapsedColumn(), console=console,
+                        transient=True, disable=not console.is_terminal)
+    progress.add_task(what, total=None)
+    return progress
+
+
 def _database():
     from voices.db import get_database
     from voices.settings import get_settings
@@ -159,9 +169,7 @@ def import_command(
     from voices.codesign import service, transfer
     from voices.core import service as core
 
-    with Progress(TextColumn("Importing"), BarColumn(), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as progress:
-        progress.add_task("import", total=None)
+    with _working("Importing"):
         with _database().session() as session:
             org = core.get_organisation(session, organisation)
             conversation = transfer.import_polis(session, folder, organisation_id=org.id,
@@ -181,7 +189,7 @@ def export_command(
     participants-votes.csv (participants by number, never by name)."""
     from voices.codesign import transfer
 
-    with _database().session() as session:
+    with _working("Exporting"), _database().session() as session:
         paths = transfer.export_polis(session, _conversation(session, slug), folder)
     typer.echo("Wrote " + ", ".join(str(p) for p in paths))
 
@@ -219,7 +227,7 @@ def report_command(
 
     if out.is_dir():
         raise VoicesError(f"{out} is a folder: give a file name such as results.{fmt}")
-    with _database().session() as session:
+    with _working("Writing the report"), _database().session() as session:
         content = report.results_report(session, _conversation(session, slug), fmt)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(content)
