@@ -15,7 +15,7 @@ from support import DEMO_EMAILS, sign_in
 from voices.core import service as core
 from voices.core.models import AuditEvent, Organisation
 from voices.equity.disclosure import published_counts_are_safe
-from voices.involve import questions
+from voices.involve import pages_lead, questions
 from voices.involve import service as involve
 from voices.involve.models import (
     LibraryPerson,
@@ -76,7 +76,7 @@ def test_a_lead_posts_an_opportunity_and_bad_input_changes_nothing(client, demo_
 
 
 def test_partners_say_they_are_interested_and_the_lead_sees_a_ranked_list_with_reasons(
-        client, demo_core, session):
+        client, demo_core, session, monkeypatch):
     best = _partner(session)                                      # diabetes and kidney
     weaker = _partner(session, email="w@example.org", name="Wyn Weaker", conditions=["heart"])
     private = _partner(session, email="p@example.org", name="Pat Private",
@@ -108,6 +108,20 @@ def test_partners_say_they_are_interested_and_the_lead_sees_a_ranked_list_with_r
     assert [r["name"] for r in ranked] == ["Zebedee Quinnell", "Wyn Weaker", "Pat Private"]
     assert [r["rank"] for r in ranked] == [1, 2, None] and ranked[2]["score"] is None
     assert ranked[0]["score"] > ranked[1]["score"]
+    # a long list comes a page at a time, best suited first, keeping each rank
+    monkeypatch.setattr(pages_lead, "INTEREST_PER_PAGE", 2)
+    first = client.get(f"/involve/manage/{opportunity.id}").text
+    assert "Zebedee Quinnell" in first and "Wyn Weaker" in first and "Pat Private" not in first
+    assert "Showing 1 to 2" in first and f'href="/involve/manage/{opportunity.id}?page=2"' in first
+    second = client.get(f"/involve/manage/{opportunity.id}?page=2").text
+    assert "Pat Private" in second and "Zebedee Quinnell" not in second
+    assert "Showing 3 to 3" in second and "Page 1 of 2" in second
+    assert "Pat Private" in client.get(f"/involve/manage/{opportunity.id}?page=9").text
+    assert client.get(f"/involve/manage/{opportunity.id}?page=0").status_code == 422
+    saved = post(client, f"/involve/manage/{opportunity.id}/interest/{ranked[2]['interest_id']}",
+                 {"status": "interested", "page": "2"},
+                 page=f"/involve/manage/{opportunity.id}?page=2")
+    assert saved.headers["location"].startswith(f"/involve/manage/{opportunity.id}?page=2&")
     # the lead invites the best match: they are told in the app
     interest_id = ranked[0]["interest_id"]
     post(client, f"/involve/manage/{opportunity.id}/interest/{interest_id}",

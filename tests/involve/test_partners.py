@@ -13,7 +13,7 @@ from involve_support import ANSWERS, PASSWORD, join, post
 from support import DEMO_EMAILS, sign_in
 from voices.core import service as core
 from voices.core.models import Account, AuditEvent, Organisation
-from voices.involve import questions
+from voices.involve import pages_lead, questions
 from voices.involve import service as involve
 from voices.involve.models import (
     Consent,
@@ -319,7 +319,7 @@ def test_leads_see_only_their_organisations_partners(client, demo_core, session)
     assert client.get(f"/involve/community/{partner.id}").status_code == 404
 
 
-def test_community_filters(client, demo_core, session):
+def test_community_filters(client, demo_core, session, monkeypatch):
     _new_partner(session)
     _new_partner(session, email="b@example.org", name="Bea Online", conditions=["heart"],
                  formats=["online"])
@@ -329,3 +329,14 @@ def test_community_filters(client, demo_core, session):
     page = client.get("/involve/community?format=in_person&name=zeb").text
     assert "Zebedee" in page and "Bea Online" not in page
     assert client.get("/involve/community?condition=%3Cscript%3E").status_code == 200
+    # the whole community can be read a page at a time, the filters kept between pages
+    monkeypatch.setattr(pages_lead, "COMMUNITY_PER_PAGE", 1)
+    first = client.get("/involve/community?format=online").text
+    assert "2 partners" in first and "Showing 1 to 1" in first
+    assert "Bea Online" in first and "Zebedee" not in first
+    assert 'href="/involve/community?format=online&amp;page=2"' in first
+    second = client.get("/involve/community?format=online&page=2").text
+    assert "Zebedee" in second and "Bea Online" not in second and "Page 1 of 2" in second
+    assert "Zebedee" in client.get("/involve/community?format=online&page=99").text
+    only = client.get("/involve/community?format=in_person").text
+    assert "1 partner" in only and "Showing" not in only and "Page 2" not in only

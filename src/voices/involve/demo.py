@@ -215,6 +215,33 @@ def _add_partner(db, rng, account: Account, organisation_id: int, name: str, joi
     return partner
 
 
+def synthetic_partners(db, rng: np.random.Generator, organisation_id: int, count: int, *,
+                       now: dt.datetime) -> list[Partner]:
+    """``count`` invented partners (with accounts) joining ``organisation_id``'s community,
+    as often as people like them join: younger and more deprived people less often. Used
+    by the demo and by ``benchmarks/involve.py``."""
+    password_hash = hash_password("harbour-lantern-meadow")   # one hash for every one
+    names = sorted({f"{f} {s}" for f in FIRST for s in LAST})
+    chosen_names = [names[i] for i in rng.choice(len(names), size=count,
+                                                 replace=count > len(names))]
+    partners: list[Partner] = []
+    for index, name in enumerate(chosen_names, start=1):
+        person = _person(rng)
+        equality_given = rng.random() < 0.82
+        consents = {"contact": bool(rng.random() < 0.95), "matching": bool(rng.random() < 0.9),
+                    "equality": bool(equality_given)}
+        joined = now - dt.timedelta(days=int(rng.integers(1, 730)),
+                                    minutes=int(rng.integers(0, 1440)))
+        account = Account(email=f"partner{index:04d}@demo.voices.example", name=name,
+                          password_hash=password_hash, role=Role.partner, created_at=joined)
+        db.add(account)
+        db.flush()
+        partners.append(_add_partner(
+            db, rng, account, organisation_id, name, joined, _profile(rng, person),
+            _equality(rng, person) if equality_given else None, consents))
+    return partners
+
+
 def load_demo(db, context) -> None:
     """Add the involve demo data (nothing if it is already there)."""
     partner_account = context.accounts.get("partner")
@@ -229,25 +256,7 @@ def load_demo(db, context) -> None:
     context.progress("involve: population figures and partner community")
     db.add(PopulationShares(organisation_id=icb.id, source=POPULATION_SOURCE,
                             shares=POPULATION, uploaded_at=now))
-    password_hash = hash_password("harbour-lantern-meadow")   # one hash for every demo partner
-    names = sorted({f"{f} {s}" for f in FIRST for s in LAST})
-    chosen_names = [names[i] for i in rng.choice(len(names), size=COMMUNITY_SIZE,
-                                                 replace=False)]
-    partners: list[Partner] = []
-    for index, name in enumerate(chosen_names, start=1):
-        person = _person(rng)
-        equality_given = rng.random() < 0.82
-        consents = {"contact": bool(rng.random() < 0.95), "matching": bool(rng.random() < 0.9),
-                    "equality": bool(equality_given)}
-        joined = now - dt.timedelta(days=int(rng.integers(1, 730)),
-                                    minutes=int(rng.integers(0, 1440)))
-        account = Account(email=f"partner{index:04d}@demo.voices.example", name=name,
-                          password_hash=password_hash, role=Role.partner, created_at=joined)
-        db.add(account)
-        db.flush()
-        partners.append(_add_partner(
-            db, rng, account, icb.id, name, joined, _profile(rng, person),
-            _equality(rng, person) if equality_given else None, consents))
+    partners = synthetic_partners(db, rng, icb.id, COMMUNITY_SIZE, now=now)
     # the demo partner who signs in: a full profile, every consent given
     me = _add_partner(db, rng, partner_account, icb.id, partner_account.name or "Morgan Partner",
                       now - dt.timedelta(days=200), {

@@ -22,6 +22,7 @@ from voices.involve import service as involve
 from voices.involve.models import Interest, Opportunity, Partner
 from voices.involve.opportunities import parse_library_entry, parse_log_entry, parse_opportunity
 from voices.involve.pages_partner import LABELS
+from voices.involve.paging import page_of
 from voices.involve.payments import finance_csv, finance_xlsx, money
 from voices.web.access import LEADS, SIGNED_IN, check_organisation, get_db, visible_organisations
 from voices.web.forms import FormErrors, form_text
@@ -35,6 +36,8 @@ MANAGE = INVOLVE + [{"href": "/involve/manage", "text": "Opportunities"}]
 LOG = INVOLVE + [{"href": "/involve/log", "text": "Involvement log"}]
 LIBRARY = INVOLVE + [{"href": "/involve/library", "text": "Practice library"}]
 COMMUNITY = INVOLVE + [{"href": "/involve/community", "text": "Community"}]
+COMMUNITY_PER_PAGE = 100       # partners on each page of the community
+INTEREST_PER_PAGE = 25         # interested partners on each page of an opportunity
 
 
 def _short():
@@ -116,14 +119,20 @@ def _select(options: dict[str, str], chosen: str | None, blank: str) -> list[dic
 def community(request: Request, condition: str | None = _short(), service: str | None = _short(),
               interest: str | None = _short(), format: str | None = _short(),
               time: str | None = _short(), availability: str | None = _short(),
-              name: str | None = _short(), account: Account = Depends(LEADS),
-              db: Session = Depends(get_db)):
+              name: str | None = _short(), page: int = Query(1, ge=1, le=1_000_000),
+              account: Account = Depends(LEADS), db: Session = Depends(get_db)):
     filters = _filters(condition, service, interest, format, time, availability, name)
     partners = involve.list_partners(db, _scope(db, account), filters, actor=account)
-    consents = {p.id: involve.consents_now(p) for p in partners}
+    shown = page_of(partners, page, COMMUNITY_PER_PAGE)
+    consents = {p.id: involve.consents_now(p) for p in shown.items}
     db.commit()
+    params = {"condition": filters.condition, "service": filters.service,
+              "interest": filters.interest, "format": filters.format, "time": filters.time,
+              "availability": filters.availability, "name": filters.name}
     return render(request, "involve/community.html", {
-        "partners": partners, "filters": filters, "consents": consents, "labels": LABELS,
+        "partners": shown.items, "shown": shown, "filters": filters, "consents": consents,
+        "previous": shown.link("/involve/community", params, shown.number - 1),
+        "next": shown.link("/involve/community", params, shown.number + 1), "labels": LABELS,
         "condition_items": _select(questions.CONDITIONS, filters.condition, "Any"),
         "service_items": _select(questions.SERVICES_USED, filters.service, "Any"),
         "interest_items": _select(questions.INTERESTS, filters.interest, "Any"),
@@ -299,13 +308,18 @@ def _lead_opportunity(db: Session, account: Account, opportunity_id: int) -> Opp
 
 
 @router.get("/manage/{opportunity_id}")
-def opportunity_page(request: Request, opportunity_id: int, account: Account = Depends(LEADS),
-                     db: Session = Depends(get_db)):
+def opportunity_page(request: Request, opportunity_id: int,
+                     page: int = Query(1, ge=1, le=1_000_000),
+                     account: Account = Depends(LEADS), db: Session = Depends(get_db)):
     opportunity = _lead_opportunity(db, account, opportunity_id)
-    ranked = involve.ranked_interest(db, opportunity, actor=account)
+    shown = page_of(involve.ranked_interest(db, opportunity, actor=account), page,
+                    INTEREST_PER_PAGE)
     db.commit()
+    path = f"/involve/manage/{opportunity.id}"
     return render(request, "involve/manage_opportunity.html", {
-        "o": opportunity, "ranked": ranked, "policy": involve.payment_policy(),
+        "o": opportunity, "ranked": shown.items, "shown": shown,
+        "previous": shown.link(path, {}, shown.number - 1),
+        "next": shown.link(path, {}, shown.number + 1), "policy": involve.payment_policy(),
         "labels": LABELS, "statuses": involve.INTEREST_STATUSES, "today": dt.date.today(),
         "crumbs": MANAGE,
         "notice": {"created": "Opportunity posted", "status": "Saved",
@@ -367,8 +381,10 @@ async def interest_status(request: Request, opportunity_id: int, interest_id: in
     involve.set_interest_status(db, o, interest_id, form_text(form, "status", 20),
                                 actor=account)
     db.commit()
-    return RedirectResponse(f"/involve/manage/{o.id}?done=status#interest-{interest_id}",
-                            status_code=303)
+    page = form_text(form, "page", 7) or "1"           # back to the page the form was on
+    page_part = f"page={page}&" if page.isdigit() and page != "1" else ""
+    return RedirectResponse(f"/involve/manage/{o.id}?{page_part}done=status#interest-"
+                            f"{interest_id}", status_code=303)
 
 
 # ------------------------------------------------------------------- involvement log

@@ -483,7 +483,7 @@ class CommunityFilter:
 def list_partners(db: Session, scope: set[int] | None, filters: CommunityFilter, *,
                   actor: Account) -> list[Partner]:
     """Partners in the organisations a lead may see, filtered; the view is audited."""
-    query = select(Partner).order_by(Partner.name)
+    query = select(Partner).order_by(Partner.name, Partner.id)
     if scope is not None:
         query = query.where(Partner.organisation_id.in_(scope or {-1}))
     partners = [p for p in db.scalars(query) if filters.matches(p)]
