@@ -289,6 +289,14 @@ def test_update_schedule_covers_every_vote():
     assert len(update_schedule(np.arange(10_000) * 20_000, max_updates=50)) <= 50
 
 
+def test_update_schedule_is_for_the_votes_in_time_order():
+    # Pol.is's votes.csv is not sorted by time; replay sorts it, so must the schedule
+    rng = np.random.default_rng(5)
+    times = np.sort(rng.integers(0, 10_000_000, 2_000))
+    shuffled = rng.permutation(times)
+    np.testing.assert_array_equal(update_schedule(shuffled), update_schedule(times))
+
+
 # --------------------------------------------------- anchors on real conversations
 
 

@@ -385,7 +385,9 @@ def update_schedule(timestamps: np.ndarray, *, interval_ms: int = 10_000,
     Parameters
     ----------
     timestamps : ndarray, shape (v,)
-        Vote times in milliseconds, sorted.
+        Vote times in milliseconds, in any order (Pol.is exports are not sorted by
+        time); the schedule is for the events sorted by time, as :meth:`OpinionMap.replay`
+        replays them.
     interval_ms : int
         Window length.
     growth : float
@@ -398,7 +400,7 @@ def update_schedule(timestamps: np.ndarray, *, interval_ms: int = 10_000,
     ndarray of int
         Number of votes included in each update (increasing; the last is ``v``).
     """
-    t = np.asarray(timestamps, dtype=np.int64)
+    t = np.sort(np.asarray(timestamps, dtype=np.int64))
     v = len(t)
     if v == 0:
         return np.zeros(0, dtype=np.int64)
