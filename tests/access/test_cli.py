@@ -90,6 +90,15 @@ def test_every_problem_in_a_file_is_listed_and_the_last_line_is_located(tmp_path
     assert lines[-1].startswith("error: bad.csv, row 2") and "(and 2 more problems)" in lines[-1]
 
 
+def test_names_with_square_brackets_are_printed_as_they_are(tmp_path):
+    bad = tmp_path / "[v2] list.csv"
+    bad.write_text("pathway_id,treatment_function_code,clock_start_date,clinical_priority\n"
+                   "[x]1,110,2025-01-05,P2\n")
+    result = run("waits", bad, "--date", DAY)
+    assert result.exit_code == 2
+    assert "error: [v2] list.csv, row 2, column 'clock_start_date'" in result.stderr
+
+
 @pytest.mark.parametrize("command", ["waits", "rank", "simulate"])
 def test_a_snapshot_date_in_the_future_is_refused(snapshot_file, tmp_path, command):
     later = date.fromordinal(date.today().toordinal() + 1).isoformat()

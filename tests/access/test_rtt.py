@@ -30,6 +30,13 @@ def test_waiting_list_total_matches_the_readme_check_figures(extract):
     assert row["over_52"] == 647
 
 
+def test_a_file_name_with_square_brackets_is_read_as_that_file(shared_data, tmp_path):
+    copy = tmp_path / "rtt [Nov].csv"
+    copy.write_bytes((shared_data / "rtt" / FILE).read_bytes())
+    (row,) = waiting_list_summary(read_rtt_extract(copy)).iter_rows(named=True)
+    assert row["pathways"] == 21_702
+
+
 def test_specialty_rows_add_up_to_the_total_and_are_never_double_counted(extract):
     total = waiting_list_summary(extract, level="total")
     detail = waiting_list_summary(extract, level="specialty")

@@ -136,6 +136,19 @@ def test_xlsx_and_parquet_give_the_same_snapshot(tmp_path):
     assert parquet_snap.frame.equals(csv_snap.frame)
 
 
+@pytest.mark.parametrize("name", ["list [final].csv", "list*.csv", "list?.parquet"])
+def test_a_file_name_with_pattern_characters_is_read_as_that_file(tmp_path, name):
+    # Uploads keep the name people gave them; "[", "*" and "?" are not patterns here.
+    csv_snap = read_snapshot(write(tmp_path, GOOD), snapshot_date=DAY)
+    path = tmp_path / name
+    if name.endswith(".parquet"):
+        pl.read_csv(tmp_path / "list.csv", infer_schema=False).write_parquet(path)
+    else:
+        write(tmp_path, GOOD, name)
+    snap = read_snapshot(path, snapshot_date=DAY)
+    assert snap.source == name and snap.frame.equals(csv_snap.frame)
+
+
 def test_parquet_rows_are_numbered_from_one(tmp_path):
     pl.DataFrame({"pathway_id": ["A", "A"], "treatment_function_code": ["110", "110"],
                   "clock_start_date": [date(2024, 1, 1)] * 2,

@@ -13,6 +13,7 @@ from typing import Annotated
 import polars as pl
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -37,7 +38,8 @@ def _fails_cleanly(command):
             if isinstance(error, ValidationError) and len(error.problems) > 1:
                 for problem in error.problems:
                     err.print(f"  {problem}", highlight=False, soft_wrap=True, markup=False)
-            err.print(f"[red]error:[/red] {error.message}", highlight=False, soft_wrap=True)
+            err.print(f"[red]error:[/red] {escape(error.message)}", highlight=False,
+                      soft_wrap=True)
             raise typer.Exit(2) from None
     return wrapper
 
@@ -123,24 +125,27 @@ def rank(
     if out_file is None:
         out_file = Path(f"{snapshot.stem}-ranked.csv")
     chosen = read_policy(policy)
-    snap = _snapshot(snapshot, day, imd)
-    ranked = rank_list(snap, chosen)
-    _write_table(ranked, out_file)
+    with err.status(f"Reading {escape(snapshot.name)}") as status:
+        snap = _snapshot(snapshot, day, imd)
+        status.update(f"Ranking {snap.size:,} pathways")
+        ranked = rank_list(snap, chosen)
+        status.update(f"Writing {escape(str(out_file))}")
+        _write_table(ranked, out_file)
     if as_json:
         _json({"policy": chosen.name, "snapshot": snap.summary(), "written": str(out_file),
                "top": ranked.head(max(show, 0)).select(
                    "position", "pathway_id", "explanation").to_dicts()})
         return
-    table = Table(title=f"{chosen.name}: the first {min(show, ranked.height)} of "
+    table = Table(title=f"{escape(chosen.name)}: the first {min(show, ranked.height)} of "
                         f"{ranked.height:,} pathways")
     for column in ("Position", "Pathway", "Specialty", "Why"):
         table.add_column(column, overflow="fold")
     for row in ranked.head(max(show, 0)).iter_rows(named=True):
-        table.add_row(f"{row['position']:,}", row["pathway_id"],
-                      row["treatment_function_code"], row["explanation"])
+        table.add_row(f"{row['position']:,}", escape(row["pathway_id"]),
+                      escape(row["treatment_function_code"]), escape(row["explanation"]))
     out.print(table)
     _unknowns(snap)
-    out.print(f"Wrote the ordered list to {out_file}")
+    out.print(f"Wrote the ordered list to {escape(str(out_file))}")
 
 
 def _unknowns(snap) -> None:
@@ -149,7 +154,7 @@ def _unknowns(snap) -> None:
         out.print("Not known (never guessed): " + ", ".join(
             f"{k.replace('_', ' ')} {v:,}" for k, v in missing.items()))
     for note in snap.notes:
-        out.print(f"Note: {note}")
+        out.print(f"Note: {escape(note)}")
 
 
 @app.command()
@@ -188,7 +193,8 @@ def simulate(
     if flows is not None and (referrals is not None or capacity is not None):
         raise ValidationError("give --flows or --referrals/--capacity, not both",
                               column="--flows")
-    snap = _snapshot(snapshot, day, imd)
+    with err.status(f"Reading {escape(snapshot.name)}"):
+        snap = _snapshot(snapshot, day, imd)
     if flows is not None:
         referrals, capacity = (rates or None for rates in read_flows(
             flows, specialties=snap.frame["treatment_function_code"].unique().to_list()))
@@ -206,7 +212,7 @@ def simulate(
         written.extend(write_chart(chart, charts))
     if as_json:
         _json(result.to_dict())
-        err.print(f"Charts written to {charts}/")
+        err.print(f"Charts written to {escape(str(charts))}/")
         return
     comparison = result.comparison()
     settings = result.settings
@@ -218,7 +224,7 @@ def simulate(
                           "policy with its paired interval.")
     table.add_column("Measure")
     for name in result.policies:
-        table.add_column(name, overflow="fold")
+        table.add_column(escape(name), overflow="fold")
     for measure, label in MEASURE_LABELS.items():
         cells = []
         for name in result.policies:
@@ -235,7 +241,8 @@ def simulate(
             cells.append(text)
         table.add_row(label, *cells)
     out.print(table)
-    out.print(f"Charts (SVG, with text descriptions and data) written to {charts}/")
+    out.print("Charts (SVG, with text descriptions and data) written to "
+              f"{escape(str(charts))}/")
 
 
 @app.command()
@@ -252,8 +259,10 @@ def waits(
     """Who waits longest: waits by deprivation, ethnicity, age, sex and disability."""
     from voices.access.waits import wait_equity
 
-    snap = _snapshot(snapshot, day, imd)
-    result = wait_equity(snap, long_wait_weeks=long_wait)
+    with err.status(f"Reading {escape(snapshot.name)}") as status:
+        snap = _snapshot(snapshot, day, imd)
+        status.update(f"Working out waits for {snap.size:,} pathways")
+        result = wait_equity(snap, long_wait_weeks=long_wait)
     if out_file is not None:
         _write_table(result.table, out_file)
     if as_json:
@@ -300,13 +309,13 @@ def rtt(
     if as_json:
         _json(summary.to_dicts())
         return
-    table = Table(title=f"{extract.name}: {part}, {level}")
+    table = Table(title=escape(f"{extract.name}: {part}, {level}"))
     columns = [c for c in ("provider_code", "treatment_function_code") if c in summary.columns]
     for column in columns + ["Pathways", "Within 18 weeks", "Over 52 weeks", "Median",
                              "92nd percentile"]:
         table.add_column(column)
     for row in summary.iter_rows(named=True):
-        table.add_row(*[row[c] for c in columns], f"{row['pathways']:,}",
+        table.add_row(*[escape(row[c] or "") for c in columns], f"{row['pathways']:,}",
                       f"{_num(row['pct_within_18'])}%", f"{row['over_52']:,}",
                       _num(row["median_weeks"]), _num(row["p92_weeks"]))
     out.print(table)
@@ -396,7 +405,7 @@ def import_snapshot(
     if as_json:
         _json(summary)
         return
-    out.print(f"Imported {record.pathways:,} pathways for {organisation.name} on "
+    out.print(f"Imported {record.pathways:,} pathways for {escape(organisation.name)} on "
               f"{record.snapshot_date}" + (" (replacing the earlier import of that date)"
                                            if result.replaced else "") + ".", highlight=False)
     missing = {k: v for k, v in (record.unknowns or {}).items() if v}
@@ -404,7 +413,7 @@ def import_snapshot(
         out.print("Not known (never guessed): " + ", ".join(
             f"{k.replace('_', ' ')} {v:,}" for k, v in missing.items()), highlight=False)
     for note in record.notes or []:
-        out.print(f"Note: {note}", highlight=False)
+        out.print(f"Note: {escape(note)}", highlight=False)
 
 
 def _checked_day(text: str) -> date:

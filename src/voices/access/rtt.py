@@ -94,7 +94,7 @@ def read_rtt_extract(path: str | Path) -> RttExtract:
     if not path.is_file():
         raise ValidationError("the file was not found", file=str(path), code="file_not_found")
     try:
-        raw = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
+        raw = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy", glob=False)
     except Exception as exc:  # noqa: BLE001 - polars raises many types for damaged files
         raise ValidationError(f"the file could not be read as CSV ({type(exc).__name__})",
                               file=path.name, code="unreadable_file") from None

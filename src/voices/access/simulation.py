@@ -798,7 +798,7 @@ def read_flows(path, specialties: Sequence[str] | None = None,
     if not path.is_file():
         raise ValidationError("the flows file was not found", file=str(path))
     try:
-        frame = pl.read_csv(path, infer_schema=False)
+        frame = pl.read_csv(path, infer_schema=False, glob=False)
     except Exception:  # noqa: BLE001 - polars raises many types for damaged files
         raise ValidationError("the flows file could not be read as CSV", file=path.name) from None
     problems = ProblemCollector(file=path.name)

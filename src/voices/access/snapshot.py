@@ -169,13 +169,15 @@ def read_table(path: str | Path) -> tuple[pl.DataFrame, int]:
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".txt"):
+            # glob=False: a name such as "list [final].csv" is a file, not a pattern
             frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy",
-                                truncate_ragged_lines=False, raise_if_empty=False)
+                                truncate_ragged_lines=False, raise_if_empty=False,
+                                glob=False)
             return frame, 2
         if suffix in (".xlsx", ".xlsm"):
             return _read_xlsx(path), 2
         if suffix in (".parquet", ".pq"):
-            frame = pl.read_parquet(path)
+            frame = pl.read_parquet(path, glob=False)
             return frame.with_columns(pl.all().cast(pl.String)), 1
     except ValidationError:
         raise
