@@ -280,7 +280,12 @@ def test_a_lead_opens_moderates_and_publishes_a_conversation(client, session, de
     assert queued.headers["location"].startswith("/jobs/")
     from voices import jobs
 
+    overview = client.get(f"/codesign/conversations/{conversation.id}").text
+    assert "Not made yet" in overview and "An update for newer votes is waiting" in overview
     jobs.run_pending(client.app.state.database)
+    overview = client.get(f"/codesign/conversations/{conversation.id}").text
+    assert "Last updated" in overview and "from 60 votes" in overview
+    assert "waiting to run" not in overview
     results = client.get(f"/codesign/conversations/{conversation.id}/results")
     assert "The opinion map was last updated on" in results.text
     assert "Show the numbers in this chart" in results.text

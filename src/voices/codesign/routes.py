@@ -450,6 +450,7 @@ def conversation_overview(request: Request, conversation_id: int, done: str | No
     return render(request, "codesign/overview.html", {
         "conversation": conversation, "counts": codesign.counts(db, conversation),
         "map": codesign.opinion_map(db, conversation),
+        "map_waiting": codesign.map_update_waiting(db, conversation),
         "link": f"{request.app.state.settings.base_url.rstrip('/')}/codesign/c/"
                 f"{conversation.slug}",
         "is_lead": account.role in (Role.admin, Role.involvement_lead),

@@ -714,6 +714,18 @@ def opinion_map(db: Session, conversation: Conversation) -> OpinionMapRecord | N
     return db.get(OpinionMapRecord, conversation.id)
 
 
+def map_update_waiting(db: Session, conversation: Conversation) -> str | None:
+    """Whether an update of the conversation's map is "running" or "queued" (None: the
+    map is up to date with the votes)."""
+    from voices.core.models import Job, JobStatus
+
+    statuses = set(db.scalars(select(Job.status).where(
+        Job.key == map_job_key(conversation.id),
+        Job.status.in_([JobStatus.queued, JobStatus.running]))))
+    return ("running" if JobStatus.running in statuses
+            else "queued" if JobStatus.queued in statuses else None)
+
+
 def request_map_update(db: Session, conversation: Conversation, actor: Account | None = None):
     return jobs.enqueue(db, MAP_JOB, {"conversation_id": conversation.id},
                         key=map_job_key(conversation.id), actor=actor,
