@@ -100,11 +100,23 @@ class PanelIP:
                                          np.full(T, highspy.HighsVarType.kContinuous))
         self.integer = False
 
-    def restrict(self, lower: np.ndarray, upper: np.ndarray) -> None:
-        """Only consider panels with ``lower <= x <= upper`` (type by type)."""
+    def restrict(self, lower: np.ndarray, upper: np.ndarray,
+                 quota_lower: np.ndarray | None = None,
+                 quota_upper: np.ndarray | None = None) -> None:
+        """Only consider panels with ``lower <= x <= upper`` (type by type) and, when given,
+        ``quota_lower <= incidence.T @ x <= quota_upper`` (tighter than the quotas)."""
         T = self.problem.n_types
         self.highs.changeColsBounds(T, np.arange(T, dtype=np.int32), np.asarray(lower, float),
                                     np.asarray(upper, float))
+        V = len(self.problem.lower)
+        row_lower = self.problem.lower if quota_lower is None else quota_lower
+        row_upper = self.problem.upper if quota_upper is None else quota_upper
+        self.highs.changeRowsBounds(V, np.arange(V, dtype=np.int32),
+                                    np.asarray(row_lower, float), np.asarray(row_upper, float))
+
+    def unrestrict(self) -> None:
+        """Back to every panel that meets the quotas."""
+        self.restrict(np.zeros(self.problem.n_types), self.problem.counts)
 
     def best(self, weights: np.ndarray) -> tuple[np.ndarray, float, float] | None:
         """The panel maximising ``weights @ x``.
@@ -140,6 +152,44 @@ class PanelIP:
             if keep(float(np.dot(self._weights, x))):
                 found.append(x)
         return found
+
+
+def swap_neighbours(problem: PanelProblem, panel: np.ndarray, weights: np.ndarray,
+                    lower: np.ndarray, upper: np.ndarray, quota_lower: np.ndarray,
+                    quota_upper: np.ndarray, bar: float, limit: int) -> list[np.ndarray]:
+    """Panels one swap away from ``panel`` whose weight is above ``bar``, best first.
+
+    A swap takes one person of type ``t`` off and puts one of type ``s`` on; it is kept
+    when the panel still has ``lower <= x <= upper`` and ``quota_lower <= incidence.T @ x
+    <= quota_upper``. At most ``limit`` panels are returned. Cheap (no solver): used to
+    add several good panels per pricing call in column generation.
+    """
+    incidence = problem.incidence
+    out = np.flatnonzero(panel > lower)
+    into = np.flatnonzero(panel < upper)
+    if len(out) == 0 or len(into) == 0:
+        return []
+    totals = panel @ incidence
+    # quota rows that a swap may not push further: full ones and ones at their minimum
+    full, least = totals >= quota_upper, totals <= quota_lower
+    bad = np.zeros((len(out), len(into)), bool)
+    if full.any():  # s adds to a full value that t does not free
+        bad |= (incidence[into][:, full] @ (1 - incidence[out][:, full]).T).T > 0
+    if least.any():  # t leaves a value at its minimum that s does not refill
+        bad |= incidence[out][:, least] @ (1 - incidence[into][:, least]).T > 0
+    gain = weights[into][None, :] - weights[out][:, None]
+    good = ~bad & (out[:, None] != into[None, :]) & (float(weights @ panel) + gain > bar)
+    rows, cols = np.nonzero(good)
+    if len(rows) == 0:
+        return []
+    best = np.argsort(-gain[rows, cols], kind="stable")[:limit]
+    found = []
+    for r, c in zip(rows[best], cols[best], strict=True):
+        x = panel.copy()
+        x[out[r]] -= 1
+        x[into[c]] += 1
+        found.append(x)
+    return found
 
 
 @dataclass(frozen=True)
