@@ -135,3 +135,8 @@ def test_lead_form_errors_have_no_accessibility_violations(page):
     page.get_by_role("button", name="Add entry").click()
     assert page.get_by_role("alert").count() >= 1
     assert_no_axe_violations(page)
+    page.goto("/involve/log")
+    page.get_by_label("From").fill("next week")
+    page.get_by_role("button", name="Download CSV").click()
+    assert page.get_by_role("alert").count() >= 1
+    assert_no_axe_violations(page)

@@ -170,7 +170,7 @@ def test_leads_cannot_reach_another_organisations_opportunities_by_id(client, de
     assert client.get(f"/involve/manage/{opportunity.id}").status_code == 200
 
 
-def test_the_involvement_log_and_its_finance_export(client, demo_core, session):
+def test_the_involvement_log_and_its_finance_export(client, demo_core, session, monkeypatch):
     partner = _partner(session)
     org_id = _as_lead(client, session)
     entry = {"organisation_id": str(org_id), "partner": partner.reference,
@@ -203,6 +203,36 @@ def test_the_involvement_log_and_its_finance_export(client, demo_core, session):
     assert session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "log.export")) == 2
     assert "Zebedee" not in " ".join(e.summary for e in session.scalars(select(AuditEvent)))
+    # totals per partner as well as per project, on the log and on the partner's page
+    by_partner = client.get("/involve/log").text.split('id="people"')[1]
+    assert by_partner.index("Zebedee Quinnell") < by_partner.index("No partner on record")
+    assert "£150.00" in by_partner and "£6.80" in by_partner
+    monkeypatch.setattr(pages_lead, "LOG_PEOPLE_PER_PAGE", 1)
+    first, second = (client.get(f"/involve/log?page={n}").text.split('id="people"')[1]
+                     .split("Latest entries")[0] for n in (1, 2))
+    assert "Zebedee Quinnell" in first and "No partner on record" not in first
+    assert "No partner on record" in second and "Zebedee Quinnell" not in second
+    assert "5 hours, £150.00 paid and £6.80 expenses" in client.get(
+        f"/involve/community/{partner.id}").text
+
+    # finance can take one period only; wrong dates are shown beside the fields
+    def exported(query: str) -> list[dict]:
+        response = client.get(f"/involve/log/export.csv?{query}")
+        assert response.status_code == 200, response.text[:500]
+        return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert len(exported("since=2026-02-03&until=2026-02-03")) == 2
+    assert exported("since=2026-02-04&until=") == []
+    assert len(exported("since=&until=2026-02-03")) == 2
+    exports_before = session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "log.export"))
+    wrong = client.get("/involve/log/export.xlsx?since=2026-13-01&until=yesterday")
+    assert wrong.status_code == 422 and "Totals by project" in wrong.text
+    assert 'href="#since"' in wrong.text and 'href="#until"' in wrong.text
+    backwards = client.get("/involve/log/export.csv?since=2026-03-01&until=2026-02-01")
+    assert backwards.status_code == 422 and 'href="#until"' in backwards.text
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "log.export")) == exports_before      # nothing exported
 
 
 def test_library_entries_credit_partners_only_with_their_agreement(client, demo_core, session):

@@ -155,6 +155,13 @@ def test_a_lead_chooses_a_panel_from_interested_partners_and_draws_it_in_public(
     winner = next(a for r, a in chosen_accounts.items() if r in panel.selected)
     sign_in(client, session.get(Account, winner).email, PASSWORD)
     assert "You have been chosen by lottery" in client.get("/involve/me").text
+    # anyone, signed in or not, can fetch the published ticket list and repeat the draw
+    client.cookies.clear()
+    public = client.get(f"/involve/panels/{panel.id}/public")
+    assert f'href="/involve/panels/{panel.id}/public/tickets.txt"' in public.text
+    published = client.get(f"/involve/panels/{panel.id}/public/tickets.txt").content
+    assert published == tickets and hashlib.sha256(published).hexdigest() == panel.panels_hash
+    assert "Person" not in published.decode()                  # references, never names
 
 
 def test_an_uploaded_file_pair_gives_every_person_the_papers_chance(client, demo_core, session,
@@ -183,6 +190,14 @@ def test_an_uploaded_file_pair_gives_every_person_the_papers_chance(client, demo
                                   .values()))
     # Flanigan et al. (Nature 2021) reference output: LEXIMIN gives everyone 0.1
     assert len(probabilities) == 200 and np.allclose(probabilities, 0.1, atol=1e-6)
+    # an uploaded file's ids could be names: its ticket list is not made public
+    post(client, f"/involve/panels/{panel.id}/publish",
+         {"seed_source": "The Lotto numbers drawn on Saturday 5 December 2026"},
+         page=f"/involve/panels/{panel.id}")
+    client.cookies.clear()
+    public = client.get(f"/involve/panels/{panel.id}/public")
+    assert public.status_code == 200 and "public/tickets.txt" not in public.text
+    assert client.get(f"/involve/panels/{panel.id}/public/tickets.txt").status_code == 404
 
 
 def test_another_organisations_lead_cannot_reach_a_panel(client, demo_core, session):

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from voices.core import audit
 from voices.core import service as core
 from voices.core.models import Account, Organisation, Role
-from voices.errors import NotFound, ValidationError, VoicesError
+from voices.errors import NotFound, Problem, ValidationError, VoicesError
 from voices.involve import community as community_logic
 from voices.involve import figures, questions
 from voices.involve import library as library_logic
@@ -38,6 +38,7 @@ LIBRARY = INVOLVE + [{"href": "/involve/library", "text": "Practice library"}]
 COMMUNITY = INVOLVE + [{"href": "/involve/community", "text": "Community"}]
 COMMUNITY_PER_PAGE = 100       # partners on each page of the community
 INTEREST_PER_PAGE = 25         # interested partners on each page of an opportunity
+LOG_PEOPLE_PER_PAGE = 50       # partners on each page of the log's totals by partner
 
 
 def _short():
@@ -229,10 +230,12 @@ def partner_page(request: Request, partner_id: int, account: Account = Depends(L
     consents = involve.consents_now(partner)
     interests = involve.interests_for(db, partner)
     log = involve.list_log(db, _scope(db, account), partner_id=partner.id)
+    total = next(iter(involve.partner_totals(db, _scope(db, account), partner_id=partner.id)),
+                 None)
     db.commit()
     return render(request, "involve/partner.html", {
         "partner": partner, "rows": rows, "consents": consents, "interests": interests,
-        "log": log, "money": money, "statuses": involve.INTEREST_STATUSES,
+        "log": log, "total": total, "money": money, "statuses": involve.INTEREST_STATUSES,
         "crumbs": COMMUNITY})
 
 
@@ -390,20 +393,29 @@ async def interest_status(request: Request, opportunity_id: int, interest_id: in
 # ------------------------------------------------------------------- involvement log
 
 
-@router.get("/log")
-def log_page(request: Request, account: Account = Depends(LEADS),
-             db: Session = Depends(get_db)):
+def _log_page(request: Request, db: Session, account: Account, page: int = 1, *,
+              errors: FormErrors | None = None, values: dict | None = None,
+              status_code: int = 200):
     scope = _scope(db, account)
     totals = involve.project_totals(db, scope)
+    people = page_of(involve.partner_totals(db, scope), page, LOG_PEOPLE_PER_PAGE)
     entries = involve.list_log(db, scope)[:50]
     audit.record(db, "log.list", actor=account, record_type="log_entry",
                  organisation_id=account.organisation_id, summary="Viewed the involvement log")
     db.commit()
     return render(request, "involve/log.html", {
-        "totals": totals, "entries": entries, "money": money, "crumbs": INVOLVE,
-        "policy": involve.payment_policy(),
+        "totals": totals, "people": people, "entries": entries, "money": money,
+        "previous": people.link("/involve/log", {}, people.number - 1),
+        "next": people.link("/involve/log", {}, people.number + 1), "crumbs": INVOLVE,
+        "policy": involve.payment_policy(), "errors": errors, "values": values or {},
         "notice": {"added": "Entry added"}.get(request.query_params.get("done", "")),
-        "notice_success": True})
+        "notice_success": True}, status_code=status_code)
+
+
+@router.get("/log")
+def log_page(request: Request, page: int = Query(1, ge=1, le=1_000_000),
+             account: Account = Depends(LEADS), db: Session = Depends(get_db)):
+    return _log_page(request, db, account, page)
 
 
 def _find_partner(db: Session, text: str, scope: set[int] | None) -> Partner | None:
@@ -483,36 +495,56 @@ async def add_log_entry(request: Request, account: Account = Depends(LEADS),
     return _log_form(request, db, account, one, errors, status_code=422)
 
 
-def _export_rows(db: Session, account: Account, since: str | None, until: str | None):
-    def day(text):
+def _export_period(since: str | None, until: str | None) -> tuple[dt.date | None, dt.date | None]:
+    """The period to export (either end may be open), or every problem with the dates."""
+    problems, days = [], {}
+    for column, text, label in (("since", since, "From"), ("until", until, "To")):
+        text = (text or "").strip()
         try:
-            return dt.date.fromisoformat(text) if text else None
+            days[column] = dt.date.fromisoformat(text) if text else None
         except ValueError:
-            raise ValidationError("Give dates as YYYY-MM-DD", column="since",
-                                  code="invalid_date") from None
-    return involve.finance_rows(db, _scope(db, account), actor=account, since=day(since),
-                                until=day(until))
+            problems.append(Problem(f"{label}: give the date as year-month-day, for example "
+                                    "2026-04-01", column=column))
+    if not problems and days["since"] and days["until"] and days["since"] > days["until"]:
+        problems.append(Problem("To must be the same as or after From", column="until"))
+    if problems:
+        raise ValidationError(problems=problems, code="invalid_date")
+    return days["since"], days["until"]
+
+
+def _export(request: Request, db: Session, account: Account, since: str | None,
+            until: str | None, make):
+    """The finance export for the period, or the log page with the date problems."""
+    try:
+        period = _export_period(since, until)
+    except ValidationError as exc:
+        errors = FormErrors()
+        errors.add_error(exc, "since")
+        return _log_page(request, db, account, errors=errors,
+                         values={"since": since or "", "until": until or ""}, status_code=422)
+    rows = involve.finance_rows(db, _scope(db, account), actor=account, since=period[0],
+                                until=period[1])
+    db.commit()
+    return make(rows)
 
 
 @router.get("/log/export.csv")
-def export_csv(since: str | None = Query(None, max_length=10),
+def export_csv(request: Request, since: str | None = Query(None, max_length=10),
                until: str | None = Query(None, max_length=10),
                account: Account = Depends(LEADS), db: Session = Depends(get_db)):
-    rows = _export_rows(db, account, since, until)
-    db.commit()
-    return Response(finance_csv(rows), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": 'attachment; filename="involvement-payments.csv"'})
+    return _export(request, db, account, since, until, lambda rows: Response(
+        finance_csv(rows), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": 'attachment; filename="involvement-payments.csv"'}))
 
 
 @router.get("/log/export.xlsx")
-def export_xlsx(since: str | None = Query(None, max_length=10),
+def export_xlsx(request: Request, since: str | None = Query(None, max_length=10),
                 until: str | None = Query(None, max_length=10),
                 account: Account = Depends(LEADS), db: Session = Depends(get_db)):
-    rows = _export_rows(db, account, since, until)
-    db.commit()
-    return Response(finance_xlsx(rows), headers={
-        "Content-Disposition": 'attachment; filename="involvement-payments.xlsx"'},
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return _export(request, db, account, since, until, lambda rows: Response(
+        finance_xlsx(rows), headers={
+            "Content-Disposition": 'attachment; filename="involvement-payments.xlsx"'},
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
 
 
 # ------------------------------------------------------------------ practice library

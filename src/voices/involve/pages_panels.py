@@ -270,14 +270,32 @@ def tickets(panel_id: int, account: Account = Depends(LEADS), db: Session = Depe
         "Content-Disposition": f'attachment; filename="panel-{panel.id}-tickets-{stamp}.txt"'})
 
 
+def _published(db: Session, panel_id: int) -> Panel:
+    panel = involve.get_row(db, Panel, panel_id)
+    if panel is None or panel.published_at is None:
+        raise NotFound("We could not find that page.")
+    return panel
+
+
 @router.get("/panels/{panel_id}/public")
 def public_record(request: Request, panel_id: int, account: Account | None = Depends(PUBLIC),
                   db: Session = Depends(get_db)):
     """The public record of a draw: what was published before it, and the result."""
-    panel = involve.get_row(db, Panel, panel_id)
-    if panel is None or panel.published_at is None:
-        raise NotFound("We could not find that page.")
+    panel = _published(db, panel_id)
     return render(request, "involve/panel_public.html", {
         "panel": panel, "n": len(panel.pool.get("ids", [])),
         "organisation": panels.organisation_of(db, panel),
+        "public_tickets": panels.tickets_are_public(panel),
         "crumbs": [{"href": "/", "text": "Home"}]})
+
+
+@router.get("/panels/{panel_id}/public/tickets.txt")
+def public_tickets(panel_id: int, account: Account | None = Depends(PUBLIC),
+                   db: Session = Depends(get_db)):
+    """The published ticket list, for anyone to repeat the draw — only for pools of
+    partners, whose tickets hold partner references and nothing else."""
+    panel = _published(db, panel_id)
+    if not panels.tickets_are_public(panel):
+        raise NotFound("We could not find that page.")
+    return Response(panel.result["tickets"], media_type="text/plain; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="panel-{panel.id}-tickets.txt"'})

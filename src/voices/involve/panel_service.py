@@ -295,6 +295,14 @@ def draw(db: Session, panel: Panel, seed: str, *, actor: Account) -> list[str]:
     return chosen
 
 
+def tickets_are_public(panel: Panel) -> bool:
+    """Whether anyone may download the ticket list once it is published: yes for pools of
+    partners (the tickets hold partner references like P000123 and nothing else); no for
+    uploaded files, whose ids could be anything, names included."""
+    return (panel.source == "opportunity" and panel.published_at is not None
+            and bool((panel.result or {}).get("tickets")))
+
+
 def names_for(db: Session, references: list[str]) -> dict[str, str]:
     """Partner names for references (for the lead's view only)."""
     ids = [i for i in (_reference_id(r) for r in references) if i is not None]

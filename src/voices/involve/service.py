@@ -720,17 +720,54 @@ class ProjectTotal:
     expenses_pence: int
 
 
+def _log_sums():
+    """Entries, hours, payments and expenses of a group of log entries."""
+    return (func.count(LogEntry.id), func.coalesce(func.sum(LogEntry.hours), 0.0),
+            func.coalesce(func.sum(LogEntry.payment_pence), 0),
+            func.coalesce(func.sum(LogEntry.expenses_pence), 0))
+
+
 def project_totals(db: Session, scope: set[int] | None) -> list[ProjectTotal]:
     """Hours and money per project (kept after partners are erased)."""
+    entries, hours, paid, expenses = _log_sums()
     rows = db.execute(select(
-        LogEntry.project, func.count(LogEntry.id), func.count(func.distinct(LogEntry.partner_id)),
-        func.coalesce(func.sum(LogEntry.hours), 0.0),
-        func.coalesce(func.sum(LogEntry.payment_pence), 0),
-        func.coalesce(func.sum(LogEntry.expenses_pence), 0),
+        LogEntry.project, entries, func.count(func.distinct(LogEntry.partner_id)), hours, paid,
+        expenses,
     ).where(_in_scope(LogEntry.organisation_id, scope)).group_by(LogEntry.project)
         .order_by(LogEntry.project)).all()
     return [ProjectTotal(r[0], int(r[1]), int(r[2]), float(r[3]), int(r[4]), int(r[5]))
             for r in rows]
+
+
+@dataclass(frozen=True)
+class PartnerTotal:
+    """One partner's involvement (``partner`` None: entries of erased partners or entries
+    logged without one, together)."""
+    partner: Partner | None
+    projects: int
+    entries: int
+    hours: float
+    payment_pence: int
+    expenses_pence: int
+
+
+def partner_totals(db: Session, scope: set[int] | None, *,
+                   partner_id: int | None = None) -> list[PartnerTotal]:
+    """Hours and money per partner, most hours first (entries without a partner last)."""
+    entries, hours, paid, expenses = _log_sums()
+    query = select(LogEntry.partner_id, func.count(func.distinct(LogEntry.project)), entries,
+                   hours, paid, expenses).where(_in_scope(LogEntry.organisation_id, scope))
+    if partner_id is not None:
+        query = query.where(LogEntry.partner_id == partner_id)
+    rows = db.execute(query.group_by(LogEntry.partner_id)).all()
+    ids = [r[0] for r in rows if r[0] is not None]
+    people = {p.id: p for p in db.scalars(select(Partner).where(Partner.id.in_(ids)))} \
+        if ids else {}
+    totals = [PartnerTotal(people.get(r[0]), int(r[1]), int(r[2]), float(r[3]), int(r[4]),
+                           int(r[5])) for r in rows]
+    return sorted(totals, key=lambda t: (t.partner is None, -t.hours,
+                                         t.partner.name if t.partner else "",
+                                         t.partner.id if t.partner else 0))
 
 
 def finance_rows(db: Session, scope: set[int] | None, *, actor: Account,
