@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
@@ -32,7 +31,7 @@ pytestmark = [
 
 
 def _restart_postgres() -> None:
-    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    version = max(os.listdir("/etc/postgresql"))
     subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
                    check=True, capture_output=True, timeout=120)
 
@@ -76,12 +75,15 @@ def test_restart_gives_503_then_recovers_without_losing_anything(pg_database, tm
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        deadline = time.monotonic() + 90  # the served app compiles its pages first
+        while True:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
-                time.sleep(0.1)
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, "no server"
+            time.sleep(0.1)
         acknowledged: list[str] = []
         outcomes: list[int] = []
         bad: list[str] = []
