@@ -22,7 +22,19 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from sqlalchemy import Select, and_, case, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from voices.core import audit
@@ -217,12 +229,14 @@ def classify_stored(database: Database, *, model_path: str | Path | None = None,
 
 
 def _store_predictions(session: Session, ids: list[int], results: list) -> None:
+    """Write one batch of results (Core statements run as executemany: several times
+    faster than the ORM's bulk update for thousands of rows)."""
     now = utcnow()
     updates, labels, themes = [], [], []
     for cid, item in zip(ids, results, strict=True):
         p = item.prediction
         updates.append({
-            "id": cid, "text": item.redacted_text, "model_version": p.model_version,
+            "comment_id": cid, "text": item.redacted_text, "model_version": p.model_version,
             "classified_at": now, "confidence": float(p.confidence),
             "sentiment": p.sentiment, "sentiment_probability": p.sentiment_probability,
             "sentiment_source": "model" if p.sentiment is not None else None,
@@ -236,13 +250,14 @@ def _store_predictions(session: Session, ids: list[int], results: list) -> None:
                     "source": "model"} for label in p.labels]
         themes += [{"comment_id": cid, "theme": t.theme, "via_labels": list(t.via_labels),
                     "via_words": list(t.via_words)} for t in item.i_statements]
-    session.execute(update(FeedbackComment), updates)
+    comments = FeedbackComment.__table__
+    session.execute(comments.update().where(comments.c.id == bindparam("comment_id")), updates)
     session.execute(delete(CommentLabel).where(CommentLabel.comment_id.in_(ids)))
     session.execute(delete(CommentTheme).where(CommentTheme.comment_id.in_(ids)))
     if labels:
-        session.execute(insert(CommentLabel), labels)
+        session.execute(CommentLabel.__table__.insert(), labels)
     if themes:
-        session.execute(insert(CommentTheme), themes)
+        session.execute(CommentTheme.__table__.insert(), themes)
 
 
 # --------------------------------------------------------------------- the coder's queue
