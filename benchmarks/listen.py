@@ -133,6 +133,8 @@ def quality(comments, framework):
     ours = scores(model, texts, comments, te, labels, y)
     ours["fit_seconds"] = round(voices_fit, 2)
     log(f"voices: macro-F1 {ours['macro_f1']}, sentiment {ours['sentiment_accuracy_3class']}")
+    loop = correction_loop(comments, framework, model, split)  # before the slow recipe
+    log(f"correction loop: {json.dumps({k: v for k, v in loop.items() if k != 'folds'})}")
     log("pxtextmining recipe: fitting one SVC per label (a few minutes)...")
     started = time.perf_counter()
     chosen, three = pxtextmining_recipe(pick(texts, tr), pick(comments.question, tr), y[tr],
@@ -145,7 +147,7 @@ def quality(comments, framework):
     log(f"pxtextmining recipe: macro-F1 {theirs['macro_f1']}")
     sizes = {"train_comments": int(len(tr)), "test_comments": int(len(te)),
              "test_duplicates_dropped": split.dropped_duplicates}
-    return ours, theirs, sizes, (model, split)
+    return ours, theirs, sizes, loop
 
 
 def _rows(comments, idx, file, labels, y=None):
@@ -353,13 +355,10 @@ def main() -> None:
     red = redaction(comments)
     log("redaction measured")
     timings, (full_model, card) = speed(comments, framework)
-    log(f"train {timings['train_seconds']} s, classify {timings['comments_per_second']}/s")
+    log(f"speed: {json.dumps(timings)}")
     stored_speed = stored(comments, full_model, card)
-    log(f"stored: {stored_speed['comments_per_second']}/s")
-    ours, theirs, sizes, (model, split) = quality(comments, framework)
-    loop = correction_loop(comments, framework, model, split)
-    log(f"correction loop: macro-F1 {loop['first_model']['macro_f1']} -> "
-        f"{loop['next_model_with_corrections']['macro_f1']}")
+    log(f"stored: {json.dumps(stored_speed)}")
+    ours, theirs, sizes, loop = quality(comments, framework)
     result = {
         "benchmark": "listen",
         "data": {"file": "shared/data/qdc/fft_comments_v6.csv", "comments": len(comments), **sizes},
