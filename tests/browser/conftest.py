@@ -43,12 +43,13 @@ def live_server(tmp_path_factory):
     server = subprocess.Popen(voices + ["serve", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    deadline = time.monotonic() + 120  # the server compiles its pages before it listens
+    while time.monotonic() < deadline and server.poll() is None:
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 break
         except httpx.HTTPError:
-            time.sleep(0.1)
+            time.sleep(0.2)
     else:
         server.kill()
         raise RuntimeError("the server did not start: " + server.stderr.read().decode()[-2000:])
