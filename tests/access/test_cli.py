@@ -49,6 +49,15 @@ def test_rank_without_out_writes_into_the_current_folder(snapshot_file, tmp_path
     assert result.exit_code == 0, result.output
     assert "Wrote the ordered list to list-ranked.csv" in result.stdout
     assert pl.read_csv(tmp_path / "list-ranked.csv")["position"].to_list()[-1] == 3000
+    assert "No --date given" not in result.stderr
+
+
+def test_without_a_date_the_list_is_taken_as_of_today_and_says_so(snapshot_file):
+    result = run("waits", snapshot_file, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["snapshot_date"] == date.today().isoformat()
+    assert f"No --date given, so the list is taken to be from today ({date.today()})" in \
+        result.stderr
 
 
 def test_rank_writes_excel_and_parquet(snapshot_file, tmp_path):

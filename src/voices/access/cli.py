@@ -47,6 +47,8 @@ def _fails_cleanly(command):
 def _day(text: str | None) -> date:
     """The snapshot date of a file (default today): a real date, not in the future."""
     if text is None:
+        err.print(f"No --date given, so the list is taken to be from today "
+                  f"({date.today()}).", highlight=False)
         return date.today()
     return _checked_day(text)
 
