@@ -306,7 +306,8 @@ def _ari_with_polis(result, polis: dict) -> float:
     return adjusted_rand_score([polis[p] for p in common], [membership[p] for p in common])
 
 
-@pytest.mark.parametrize("conversation", ["brexit-consensus", "canadian-electoral-reform"])
+@pytest.mark.parametrize("conversation", ["brexit-consensus", "canadian-electoral-reform",
+                                          "scoop-hivemind.biodiversity"])
 def test_replay_agrees_with_polis_groups(shared_data: Path, conversation: str):
     export = read_polis_export(shared_data / "polis" / conversation)
     votes = export.votes
