@@ -21,8 +21,8 @@ else counts).
 Small: a list of 52,000 pathways with 1,000 referrals and 1,000 treatments a week
 (52,000 referrals over the year, the scale the issue quotes for NHSRwaitinglist's R
 simulator, about 13 s there), one first-in-first-out policy, 52 weekly steps; the
-median of several runs. NHSRwaitinglist is an R package and R cannot be installed here
-(CRAN is unreachable), so its time is quoted from the issue, not measured.
+median of several runs. NHSRwaitinglist is an R package on CRAN, which this machine
+cannot reach, so its time is quoted from the issue, not measured.
 
 Usage: python benchmarks/access.py [--pathways N]
 """
@@ -116,8 +116,8 @@ def small(pathways: int = 52_000, repeats: int = 7) -> dict:
             "fastest_seconds": round(min(times), 4),
             "anchor": {"name": "NHSRwaitinglist wl_simulator (R)", "seconds": 13,
                        "measured": False,
-                       "note": "quoted from the issue; R cannot be installed here "
-                               "(CRAN is unreachable)"}}
+                       "note": "quoted from the issue; the package comes from CRAN, "
+                               "which this machine cannot reach"}}
 
 
 def machine() -> dict:
