@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from browser_support import assert_no_axe_violations, sign_in
 
@@ -140,3 +141,23 @@ def test_lead_form_errors_have_no_accessibility_violations(page):
     page.get_by_role("button", name="Download CSV").click()
     assert page.get_by_role("alert").count() >= 1
     assert_no_axe_violations(page)
+
+
+def test_quotas_are_checked_as_they_are_typed(page):
+    sign_in(page, "lead@voices.example")
+    page.goto("/involve/panels/new")
+    page.get_by_label("Name of the panel").fill("Live check panel")
+    page.get_by_label("Opportunity", exact=True).select_option(
+        label="Member of the Check and Challenge group, Planned care recovery programme")
+    page.get_by_role("button", name="Continue").click()
+    assert re.search(r"/involve/panels/\d+$", page.url) and "These quotas work" in page.content()
+    address = page.url
+    page.focus("#min-0")
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type("99")
+    page.keyboard.press("Tab")                         # leaving the field checks the quotas
+    expect(page.locator("#feasibility")).to_contain_text("cannot all be met")
+    assert page.url == address                         # checked in place, nothing saved
+    assert_no_axe_violations(page)
+    page.reload()
+    assert page.input_value("#min-0") != "99" and "These quotas work" in page.content()
