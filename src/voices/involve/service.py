@@ -781,6 +781,7 @@ def finance_rows(db: Session, scope: set[int] | None, *, actor: Account,
     if until:
         query = query.where(LogEntry.activity_date <= until)
     rows = []
+    query = query.options(selectinload(LogEntry.partner), selectinload(LogEntry.organisation))
     for e in db.scalars(query.order_by(LogEntry.activity_date, LogEntry.id)):
         try:
             level = policy.get(e.payment_level).name
