@@ -117,11 +117,23 @@ def test_bad_input_gets_a_clear_message_and_changes_nothing(client, session, app
         "csrf_token": token, "statement": str(n), "vote": "agree"}, follow_redirects=False
     ).status_code for n in range(5)]
     assert codes == [303, 303, 303, 429, 429]
+    slow_down = client.post(f"/codesign/c/{slug}/vote", data={
+        "csrf_token": token, "statement": "4", "vote": "agree"})
+    assert slow_down.status_code == 429 and slow_down.headers["Retry-After"] == "60"
+    assert "There is a problem" in slow_down.text and "going too fast" in slow_down.text
+    assert shown_statement(slow_down.text) == 4                # the same statement, to retry
     flooded = client.post(f"/api/v1/codesign/conversations/{slug}/votes",
                           json={"statement": 4, "vote": "agree"},
                           headers={"X-CSRF-Token": token})
     assert flooded.status_code == 429 and flooded.headers["Retry-After"] == "60"
     assert len(vote_rows(session, conversation.id)) == 3
+    app.state.codesign_statement_limit = RateLimit(limit=0, seconds=600)
+    too_many = client.post(f"/codesign/c/{slug}/statements/new",
+                           data={"csrf_token": token, "text": "Tell us the wait by text"})
+    assert too_many.status_code == 429 and "going too fast" in too_many.text
+    assert ">Tell us the wait by text</textarea>" in too_many.text   # what they wrote is kept
+    assert state()[1] == before[1]
+    app.state.codesign_statement_limit = RateLimit(limit=100, seconds=600)
 
     conversation.closes_at = utcnow() - dt.timedelta(minutes=1)
     session.commit()

@@ -261,7 +261,9 @@ async def vote(request: Request, slug: str, account: Account | None = Depends(PU
         codesign.cast_vote(db, conversation, participant, number, choice)
         db.commit()
     except VoicesError as exc:
-        if not htmx and not isinstance(exc, ValidationError):
+        # a bad choice or going too fast: the same statement again, with the message
+        again = isinstance(exc, (ValidationError, TooManyRequests))
+        if not htmx and not again:
             # the error page; no rollback first: it would expire the signed-in account the
             # page shows (nothing was written, and closing the session discards it anyway)
             raise
@@ -269,10 +271,13 @@ async def vote(request: Request, slug: str, account: Account | None = Depends(PU
         errors.add_error(exc, "vote")
         status = 200 if htmx else exc.status
         context = _vote_context(db, request, conversation, participant,
-                                number if isinstance(exc, ValidationError) else None)
+                                number if again else None)
         extra = {"fragment_errors": errors} if htmx else {"errors": errors}
-        return render(request, "codesign/_voting.html" if htmx else "codesign/vote.html",
-                      {**context, **extra}, status_code=status)
+        response = render(request, "codesign/_voting.html" if htmx else "codesign/vote.html",
+                          {**context, **extra}, status_code=status)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if not htmx:
         return RedirectResponse(f"/codesign/c/{slug}/vote?saved=1&last={number}",
                                 status_code=303)
@@ -307,16 +312,15 @@ async def add_statement(request: Request, slug: str, account: Account | None = D
         done = "shown" if statement.status is StatementStatus.accepted else "pending"
         return RedirectResponse(f"/codesign/c/{slug}/statements/thanks?{done}=1",
                                 status_code=303)
-    except TooManyRequests:
-        raise
     except VoicesError as exc:
         if exc.code == "conversation_closed":
             raise                   # the error page (see vote: no rollback before it)
         db.rollback()
         errors.add_error(exc, "text")
-    return render(request, "codesign/statement_form.html", {
+        status = exc.status if isinstance(exc, TooManyRequests) else 422
+    return render(request, "codesign/statement_form.html", {      # what they wrote is kept
         "conversation": conversation, "limit": codesign.STATEMENT_LENGTH, "errors": errors,
-        "values": {"text": text}, "crumbs": _public_crumbs(conversation)}, status_code=422)
+        "values": {"text": text}, "crumbs": _public_crumbs(conversation)}, status_code=status)
 
 
 @router.get("/c/{slug}/statements/thanks")
