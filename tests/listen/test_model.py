@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 
@@ -191,6 +192,8 @@ def test_cli_train_classify_and_refuse(tmp_path):
     assert result.exit_code == 0, result.output
     card = json.loads((tmp_path / "model" / "card.json").read_text())
     assert card["coder_corrections_used"] == 0 and card["data"]["sha256"]
+    assert card["metrics"] == {"measured": False, "why": card["metrics"]["why"]}
+    assert "too few comments" in card["metrics"]["why"]  # 120 made-up comments, many alike
     out = tmp_path / "out.csv"
     result = runner.invoke(app, ["listen", "classify", "--data", str(data), "--model",
                                  str(tmp_path / "model"), "--out", str(out)])
@@ -210,6 +213,27 @@ def test_cli_train_classify_and_refuse(tmp_path):
     result = runner.invoke(app, ["listen", "classify", "--data", str(bad), "--model",
                                  str(tmp_path / "model"), "--out", str(tmp_path / "o.csv")])
     assert result.exit_code == 2 and "row 2" in result.output
+
+
+def test_the_model_card_says_how_the_model_did_on_unseen_respondents(shared_data):
+    from voices.listen.frameworks import builtin_framework
+    from voices.listen.training import card_metrics
+
+    fw = builtin_framework("qdc")
+    comments = read_comments(shared_data / "qdc" / "fft_comments_v6.csv", labels=fw.labels,
+                             require_labels=True)
+    keep = 700
+    part = dataclasses.replace(
+        comments, comment=comments.comment[:keep], id=comments.id[:keep],
+        respondent=comments.respondent[:keep], question=comments.question[:keep],
+        rating=comments.rating[:keep], sentiment=comments.sentiment[:keep],
+        label_columns={k: v[:keep] for k, v in comments.label_columns.items()})
+    held_out = card_metrics(part, fw)
+    assert held_out["measured"] and "80% of the respondents" in held_out["how"]
+    assert held_out["train_comments"] + held_out["test_comments"] <= keep
+    assert 60 <= held_out["test_comments"] <= 140 and held_out["labels"] >= 3
+    assert 0.3 < held_out["macro_f1"] < 1 and 0.6 < held_out["sentiment_accuracy_3class"] < 1
+    assert set(held_out["per_label_f1"]) <= set(fw.labels)
 
 
 @pytest.mark.slow

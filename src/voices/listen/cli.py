@@ -44,19 +44,26 @@ def train(
     encoding: str = typer.Option("utf-8", "--encoding", help="Text encoding of a CSV file."),
     tune_thresholds: bool = typer.Option(False, "--tune-thresholds",
                                          help="Tune per-label thresholds by 3-fold CV (slower)."),
+    metrics: bool = typer.Option(True, "--metrics/--no-metrics",
+                                 help="Also train on 80% of respondents and score the other "
+                                      "20%, for the model card (about doubles the time)."),
 ) -> None:
     """Train the default theme and sentiment model and write it with a model card."""
     from voices.listen.classifier import Settings
     from voices.listen.comments_file import combine_comments, read_comments
-    from voices.listen.training import files_sha256, train as fit
+    from voices.listen.training import card_metrics, files_sha256, train as fit
 
     fw = _framework(framework)
     comments = combine_comments([read_comments(path, encoding=encoding, labels=fw.labels,
                                                require_labels=True) for path in data])
     settings = Settings(threshold_folds=3 if tune_thresholds else 0)
+    fixes = _corrections(corrections)
     with err.status(f"Training on {len(comments)} comments..."):
-        model, card = fit(comments, fw, corrections=_corrections(corrections), settings=settings,
+        model, card = fit(comments, fw, corrections=fixes, settings=settings,
                           data_hash=files_sha256(data))
+    if metrics:
+        with err.status("Scoring on held-out respondents for the model card..."):
+            card["metrics"] = card_metrics(comments, fw, corrections=fixes, settings=settings)
     model.save(out, card)
     err.print(f"Model {model.version} written to {out} "
               f"({card['train_seconds']} s, {card['coder_corrections_used']} corrections used).")
