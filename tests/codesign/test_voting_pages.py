@@ -215,6 +215,8 @@ def test_a_statement_with_personal_details_waits_for_a_lead_even_without_moderat
     assert "It may contain a name and a phone number." in moderation
     assert "only statements that may contain personal details wait here" in moderation
     held = session.scalar(select(Statement).where(Statement.text == written["personal"]))
+    seen = session.scalar(select(AuditEvent).where(AuditEvent.action == "codesign.statement.view"))
+    assert seen.detail == {"statements": [held.id]} and "07700" not in str(seen.summary)
     client.post(f"/codesign/conversations/{conversation.id}/statements/{held.id}/moderate",
                 data={"csrf_token": lead_token, "decision": "reject"})
     session.refresh(held)

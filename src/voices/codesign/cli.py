@@ -169,13 +169,12 @@ def import_command(
     from voices.codesign import service, transfer
     from voices.core import service as core
 
-    with _working("Importing"):
-        with _database().session() as session:
-            org = core.get_organisation(session, organisation)
-            conversation = transfer.import_polis(session, folder, organisation_id=org.id,
-                                                 question=question, slug=slug)
-            counts = service.counts(session, conversation)
-            slug_done = conversation.slug
+    with _working("Importing"), _database().session() as session:
+        org = core.get_organisation(session, organisation)
+        conversation = transfer.import_polis(session, folder, organisation_id=org.id,
+                                             question=question, slug=slug)
+        counts = service.counts(session, conversation)
+        slug_done = conversation.slug
     typer.echo(f"Imported '{slug_done}': {counts.voters} people, {counts.statements} "
                f"statements shown, {counts.votes} votes.")
 

@@ -107,8 +107,8 @@ WRITTEN_PENDING = [
     "Bus routes to the hospital should match appointment times.",
     "Give people a rough date for their operation, not just 'soon'.",
     # holds personal details: the moderation page marks it for checking
-    "Let people say if things change. My husband John waited 14 months: ring me on "
-    "07700 900461.",
+    ("Let people say if things change. My husband John waited 14 months: ring me on "
+     "07700 900461."),
 ]
 WRITTEN_REJECTED = "Dr Smith on ward 7 was rude to me."
 

@@ -497,19 +497,20 @@ async def add_seed_statement(request: Request, conversation_id: int,
     except VoicesError as exc:
         db.rollback()
         errors.add_error(exc, "text")
-    return _moderation(request, db, conversation, errors,
+    return _moderation(request, db, conversation, account, errors,
                        {"text": form_text(form, "text", 2000)}, 422)
 
 
-def _moderation(request: Request, db: Session, conversation: Conversation,
+def _moderation(request: Request, db: Session, conversation: Conversation, account: Account,
                 errors: FormErrors | None = None, values: dict | None = None, status: int = 200,
                 notice: str | None = None):
     unclear = codesign.unclear_counts(db, conversation)
     everything = codesign.statements(db, conversation)
+    pending = codesign.waiting_statements(db, conversation, account)
+    db.commit()                                  # the audit of what the lead is shown
     return render(request, "codesign/moderation.html", {
         "conversation": conversation,
-        "pending": [(s, codesign.personal_details(s.text)) for s in everything
-                    if s.status is StatementStatus.pending],
+        "pending": pending,
         "review": [(s, unclear.get(s.id, 0)) for s in everything
                    if s.review.value == "needed" and s.status is StatementStatus.accepted],
         "shown": [s for s in everything if s.status is StatementStatus.accepted],
@@ -526,7 +527,7 @@ def moderation_page(request: Request, conversation_id: int, done: str | None = N
     notice = {"seed": NOTICES["seed"], "accepted": "The statement is now shown to voters.",
               "rejected": "The statement is hidden from voters.",
               "reviewed": "The review is finished."}.get(done or "")
-    return _moderation(request, db, conversation, notice=notice)
+    return _moderation(request, db, conversation, account, notice=notice)
 
 
 @router.post("/conversations/{conversation_id}/statements/{statement_id}/moderate")
@@ -563,7 +564,7 @@ async def review_statement(request: Request, conversation_id: int, statement_id:
     except VoicesError as exc:
         db.rollback()
         errors.add_error(exc, field)
-    return _moderation(request, db, conversation, errors, {field: text}, 422)
+    return _moderation(request, db, conversation, account, errors, {field: text}, 422)
 
 
 @router.get("/conversations/{conversation_id}/results")

@@ -572,6 +572,22 @@ def add_statement(db: Session, conversation: Conversation, text: str, *,
     return statement
 
 
+def waiting_statements(db: Session, conversation: Conversation, actor: Account
+                       ) -> list[tuple[Statement, list[str]]]:
+    """Statements waiting for moderation, each with the personal details it may hold. A lead
+    seeing any that may hold personal details is written to the audit log."""
+    waiting = [(s, personal_details(s.text))
+               for s in statements(db, conversation, StatementStatus.pending)]
+    flagged = [s.id for s, details in waiting if details]
+    if flagged:
+        audit.record(db, "codesign.statement.view", actor=actor,
+                     record_type="codesign_conversation", record_id=conversation.id,
+                     organisation_id=conversation.organisation_id,
+                     summary=f"Viewed {len(flagged)} statements that may hold personal details",
+                     detail={"statements": flagged})
+    return waiting
+
+
 def statements(db: Session, conversation: Conversation,
                status: StatementStatus | None = None) -> list[Statement]:
     query = select(Statement).where(Statement.conversation_id == conversation.id)
