@@ -35,7 +35,7 @@ def _corrections(path: Path | None):
 
 @app.command()
 def train(
-    data: list[Path] = typer.Option(..., "--data", help="Labelled comments (CSV or XLSX); "
+    data: list[Path] = typer.Option(..., "--data", metavar="FILE", help="Labelled comments (CSV or XLSX); "
                                     "repeat to train on several files, such as your labelled "
                                     "file and the comments coders reviewed (export-training)."),
     framework: str = typer.Option("qdc", "--framework", help="qdc, or your own framework YAML."),
