@@ -75,3 +75,36 @@ def test_an_idea_goes_through_every_stage_with_reasons_and_a_history_nobody_can_
             session.execute(text(statement))
         session.rollback()
     assert [e.why for e in ideas.history(session, idea)] == [e.why for e in events]
+
+
+def test_erasing_a_partner_account_keeps_their_votes_and_the_history_without_them(session,
+                                                                                   demo_core):
+    """What erasing a partner (voices involve erase) does to co-design: the account row is
+    deleted, so their votes stay, anonymous, and the idea keeps its history."""
+    from sqlalchemy import func, select
+
+    from voices.codesign import report
+    from voices.codesign.models import IdeaEvent, IdeaPartner, Participant, Vote
+    from voices.core.models import Account
+
+    lead, partner = demo_core.accounts["involvement_lead"], demo_core.accounts["partner"]
+    conversation = open_conversation(session, demo_core)
+    person = service.join(session, conversation, account=partner)
+    for number in range(3):
+        service.cast_vote(session, conversation, person, number, "agree")
+    idea = ideas.idea_from_statement(session, conversation,
+                                     service.statements(session, conversation)[0], actor=lead)
+    ideas.add_partner(session, idea, partner.id, role="Co-author", actor=lead)
+    session.commit()
+    events = session.scalar(select(func.count()).select_from(IdeaEvent))
+
+    session.delete(session.get(Account, partner.id))
+    session.commit()
+    session.expire_all()
+    kept = session.scalar(select(Participant))
+    assert (kept.account_id, kept.key_hash) == (None, None)
+    assert session.scalar(select(func.count()).select_from(Vote)) == 3
+    assert session.scalar(select(func.count()).select_from(IdeaPartner)) == 0
+    assert session.scalar(select(func.count()).select_from(IdeaEvent)) == events
+    assert service.update_map(session, conversation.id).participants == 1
+    assert report.proposal_document(session, idea, "html").startswith(b"<!DOCTYPE html>")
