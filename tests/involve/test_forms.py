@@ -10,7 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from voices.errors import ValidationError
-from voices.involve.opportunities import parse_library_entry, parse_log_entry, parse_opportunity
+from voices.involve.opportunities import (
+    parse_library_entry,
+    parse_log_entry,
+    parse_opportunity,
+    parse_period,
+)
 from voices.involve.payments import read_policy
 
 TODAY = dt.date(2026, 11, 23)
@@ -91,3 +96,15 @@ def test_any_form_is_kept_or_refused_with_located_problems(form):
                 assert "\x00" not in value
             if key.endswith("_pence"):
                 assert isinstance(value, int) and value >= 0
+
+
+def test_an_export_period_may_be_open_at_either_end_and_wrong_dates_are_named():
+    assert parse_period("1/4/2026", "2026-04-30") == (dt.date(2026, 4, 1), dt.date(2026, 4, 30))
+    assert parse_period("", None) == (None, None)
+    assert parse_period(" 2026-04-01 ", "") == (dt.date(2026, 4, 1), None)
+    with pytest.raises(ValidationError) as caught:
+        parse_period("31/2/2026", "soon")
+    assert [p.column for p in caught.value.problems] == ["since", "until"]
+    with pytest.raises(ValidationError) as caught:
+        parse_period("2026-05-01", "2026-04-30")
+    assert [p.column for p in caught.value.problems] == ["until"]

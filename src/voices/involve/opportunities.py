@@ -80,6 +80,20 @@ def parse_date(text: str, name: str, label: str, problems: ProblemCollector) -> 
     return None
 
 
+def parse_period(since: str | None, until: str | None) -> tuple[dt.date | None, dt.date | None]:
+    """A period from two typed dates, either of which may be left empty (open-ended);
+    raises ValidationError naming each wrong field, or an end before the start."""
+    problems = ProblemCollector()
+    start = parse_date(since, "since", "the first day", problems) if (since or "").strip() \
+        else None
+    end = parse_date(until, "until", "the last day", problems) if (until or "").strip() \
+        else None
+    if start and end and end < start:
+        problems.add("The last day must be the same as or after the first day", column="until")
+    problems.raise_if_any()
+    return start, end
+
+
 def date_from_parts(form: Form, name: str) -> str:
     """The text of a date typed into an NHS date input (day, month, year boxes)."""
     day, month, year = (_one(form, f"{name}-{part}") for part in ("day", "month", "year"))

@@ -14,13 +14,18 @@ from sqlalchemy.orm import Session
 from voices.core import audit
 from voices.core import service as core
 from voices.core.models import Account, Organisation, Role
-from voices.errors import NotFound, Problem, ValidationError, VoicesError
+from voices.errors import NotFound, ValidationError, VoicesError
 from voices.involve import community as community_logic
 from voices.involve import figures, questions
 from voices.involve import library as library_logic
 from voices.involve import service as involve
 from voices.involve.models import Interest, Opportunity, Partner
-from voices.involve.opportunities import parse_library_entry, parse_log_entry, parse_opportunity
+from voices.involve.opportunities import (
+    parse_library_entry,
+    parse_log_entry,
+    parse_opportunity,
+    parse_period,
+)
 from voices.involve.pages_partner import LABELS
 from voices.involve.paging import page_of
 from voices.involve.payments import finance_csv, finance_xlsx, money
@@ -495,28 +500,11 @@ async def add_log_entry(request: Request, account: Account = Depends(LEADS),
     return _log_form(request, db, account, one, errors, status_code=422)
 
 
-def _export_period(since: str | None, until: str | None) -> tuple[dt.date | None, dt.date | None]:
-    """The period to export (either end may be open), or every problem with the dates."""
-    problems, days = [], {}
-    for column, text, label in (("since", since, "From"), ("until", until, "To")):
-        text = (text or "").strip()
-        try:
-            days[column] = dt.date.fromisoformat(text) if text else None
-        except ValueError:
-            problems.append(Problem(f"{label}: give the date as year-month-day, for example "
-                                    "2026-04-01", column=column))
-    if not problems and days["since"] and days["until"] and days["since"] > days["until"]:
-        problems.append(Problem("To must be the same as or after From", column="until"))
-    if problems:
-        raise ValidationError(problems=problems, code="invalid_date")
-    return days["since"], days["until"]
-
-
 def _export(request: Request, db: Session, account: Account, since: str | None,
             until: str | None, make):
     """The finance export for the period, or the log page with the date problems."""
     try:
-        period = _export_period(since, until)
+        period = parse_period(since, until)
     except ValidationError as exc:
         errors = FormErrors()
         errors.add_error(exc, "since")
