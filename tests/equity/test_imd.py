@@ -30,7 +30,7 @@ def test_loads_2025_on_2021_lsoas_and_matches_the_file(shared_data):
 
 
 def test_accepts_the_publishers_long_headers(tmp_path):
-    path = tmp_path / "file7.csv"
+    path = tmp_path / "File_7 [2025].csv"  # a name with pattern characters is read as it is
     path.write_text(
         "LSOA code (2021),LSOA name (2021),Index of Multiple Deprivation (IMD) Rank (where 1 is "
         "most deprived),Index of Multiple Deprivation (IMD) Decile (where 1 is most deprived "

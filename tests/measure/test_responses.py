@@ -41,6 +41,14 @@ def test_good_file_is_read_into_codes(tmp_path):
     assert r.periods == ["2026-04", "2026-05"]
 
 
+@pytest.mark.parametrize("name", ["responses [Nov].csv", "responses*?.csv"])
+def test_a_file_name_with_pattern_characters_is_read_as_it_is(tmp_path, name):
+    frame = pl.read_csv(write(tmp_path, GOOD).as_posix())
+    frame.write_parquet(tmp_path / name.replace(".csv", ".parquet"))
+    assert read_responses(write(tmp_path, GOOD, name)).frame.height == 3
+    assert read_responses(tmp_path / name.replace(".csv", ".parquet")).frame.height == 3
+
+
 def test_missing_column_is_named(tmp_path):
     error = refused(write(tmp_path, "organisation,service,response\nRBD,Ward 1,Good\n"))
     assert error.column == "period" and "missing column" in error.message

@@ -78,7 +78,7 @@ class ImdLookup:
             raise ValidationError("The IMD file was not found", file=str(path),
                                   code="file_not_found")
         try:
-            header = pl.read_csv(path, n_rows=0, infer_schema=False).columns
+            header = pl.read_csv(path, n_rows=0, infer_schema=False, glob=False).columns
         except Exception as exc:  # polars raises several types for unreadable files
             raise ValidationError(f"The IMD file could not be read as CSV ({type(exc).__name__})",
                                   file=name, code="unreadable_file") from None
@@ -86,7 +86,7 @@ class ImdLookup:
         decile_col = _find_column(header, name, ("imd_decile",),
                                   ("index of multiple deprivation", "decile"),
                                   "an IMD decile column such as 'IMD_decile'")
-        frame = pl.read_csv(path, columns=[code_col, decile_col], infer_schema=False)
+        frame = pl.read_csv(path, columns=[code_col, decile_col], infer_schema=False, glob=False)
         frame = frame.with_row_index("row", offset=2)
         bad = frame.filter(~pl.col(code_col).str.contains(r"^E0[01][0-9]{6}$")
                            | pl.col(code_col).is_null())

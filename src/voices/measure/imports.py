@@ -120,11 +120,11 @@ def read_table(path: str | Path) -> tuple[pl.DataFrame, int]:
                               expected="a .csv, .xlsx or .parquet file")
     try:
         if suffix == ".csv":
-            frame, first_row = pl.read_csv(path, infer_schema=False), 2
+            frame, first_row = pl.read_csv(path, infer_schema=False, glob=False), 2
         elif suffix == ".xlsx":
             frame, first_row = _read_xlsx(path), 2
         else:
-            frame, first_row = _parquet_as_text(pl.read_parquet(path)), 1
+            frame, first_row = _parquet_as_text(pl.read_parquet(path, glob=False)), 1
     except ValidationError:
         raise
     except Exception as exc:  # noqa: BLE001 - any reader failure is the file's fault

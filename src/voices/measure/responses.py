@@ -84,10 +84,10 @@ def read_responses(path: str | Path) -> Responses:
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
-            frame = pl.read_parquet(path)
+            frame = pl.read_parquet(path, glob=False)
             first_row = 1
         elif suffix in (".csv", ".txt"):
-            frame = pl.read_csv(path, infer_schema=False)
+            frame = pl.read_csv(path, infer_schema=False, glob=False)
             first_row = 2
         else:
             raise ValidationError(f"cannot read '{suffix or 'no extension'}' files", file=name,

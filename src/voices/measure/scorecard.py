@@ -290,8 +290,8 @@ def read_activity(path: str | Path) -> pl.DataFrame:
     if not path.is_file():
         raise ValidationError("file not found", file=name, expected="a CSV or Parquet file")
     try:
-        frame = (pl.read_parquet(path) if path.suffix.lower() == ".parquet"
-                 else pl.read_csv(path, infer_schema=False))
+        frame = (pl.read_parquet(path, glob=False) if path.suffix.lower() == ".parquet"
+                 else pl.read_csv(path, infer_schema=False, glob=False))
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise ValidationError(f"could not read the file: {str(exc).splitlines()[0][:200]}",
                               file=name, expected="a readable CSV or Parquet file") from None
