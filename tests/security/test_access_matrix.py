@@ -46,12 +46,17 @@ def _rule(route) -> Access | None:
     return found[0] if found else None
 
 
-def _routes():
+def _app():
     from voices.settings import Settings
     from voices.web.app import create_app
 
-    app = create_app(Settings(database_url="sqlite://", secret_key="x", run_jobs_in_app=False,
-                              _env_file=None))
+    return create_app(Settings(database_url="sqlite://", secret_key="x", run_jobs_in_app=False,
+                               _env_file=None))
+
+
+def _routes(app=None):
+    """(method, path, access rule or None) for every route of the app."""
+    app = app or _app()
     out = []
     for ctx in iter_route_contexts(app.routes):
         route = ctx.original_route
@@ -120,6 +125,9 @@ SECONDARY = {
     "interest_id": "SELECT id FROM involve_interest WHERE opportunity_id = :opportunity_id "
                    "ORDER BY id",
 }
+# What a record must have for the page to exist for it (else it is rightly not found).
+NEEDS = {"/access/policies/{policy_id}/diff": "EXISTS (SELECT 1 FROM access_policy_version v "
+                                             "WHERE v.policy_id = records.id AND v.version > 1)"}
 FIXED = {"step": "good", "kind": "svg", "fmt": "html", "action": "stage", "name": "age_band",
          "key": "age_band"}
 
@@ -130,16 +138,23 @@ def _primary(path: str, params: list[str]) -> str | None:
     return next((p for p in params if p in PRIMARY), None)
 
 
-def _fill(db, path: str) -> tuple[dict, int | None, str | None]:
+def _fill(db, path: str, within: set[int] | None = None) -> tuple[dict, int | None, str | None]:
     """Values for the path's ids from the demo, the record's organisation, and which id is
-    the record's own."""
+    the record's own. With ``within``, the record must belong to one of those
+    organisations (None values when the demo has no such record)."""
     params = re.findall(r"{(\w+)}", path)
     primary = _primary(path, params)
     values: dict[str, object] = {}
     org = None
     if primary:
-        row = db.execute(text(f"SELECT id, org FROM ({PRIMARY[primary]}) {TRUSTS_FIRST}")) \
-            .first()
+        sql = f"SELECT id, org FROM ({PRIMARY[primary]}) records WHERE 1 = 1"
+        if within is not None:
+            sql += f" AND org IN ({', '.join(str(int(o)) for o in within)})"
+        if path in NEEDS:
+            sql += f" AND {NEEDS[path]}"
+        row = db.execute(text(f"SELECT id, org FROM ({sql}) chosen {TRUSTS_FIRST}")).first()
+        if row is None and within is not None:
+            return {}, None, None
         assert row is not None, f"the demo has no record for {primary} ({path})"
         values[_key(primary)], org = row
     for name, sql in SECONDARY.items():
@@ -147,6 +162,8 @@ def _fill(db, path: str) -> tuple[dict, int | None, str | None]:
             values[name] = db.execute(text(sql), values).scalar()
     for name in params:
         values.setdefault(name, FIXED.get(name))
+        if values[name] is None and within is not None:
+            return {}, None, None
         assert values[name] is not None, f"no value for {{{name}}} in {path}"
     return values, org, primary
 
@@ -294,3 +311,100 @@ def test_the_matrix_covers_every_route(matrix):
 
 def _without_logs(prints: dict) -> dict:
     return {t: v for t, v in prints.items() if t not in ("web_session", "audit_event", "job")}
+
+
+ANALYST_ROUTES = [(m, p, r) for m, p, r in ROUTES
+                  if m == "GET" and "{" in p and r is not None and r.roles is not None
+                  and Role.analyst in r.roles and p not in SHARED]
+
+
+@pytest.mark.parametrize("owner,other", [("rz1_analyst", "rz2_analyst"),
+                                         ("rz2_analyst", "rz1_analyst")])
+def test_a_trusts_analyst_cannot_open_another_trusts_records(matrix, owner, other):
+    """For every page and API route with an id that analysts may use: a record of one trust
+    opens for that trust's analyst and is not found (404) for the other trust's analyst."""
+    scopes = matrix["scopes"]
+    only_owner = scopes[owner] - scopes[other]
+    failures, checked = [], 0
+    with matrix["site"].session() as db:
+        records = {(m, p): _fill(db, p, within=only_owner) for m, p, _ in ANALYST_ROUTES}
+    for method, path, _ in ANALYST_ROUTES:
+        values, org, primary = records[(method, path)]
+        if primary is None or org is None:
+            continue  # no id of an organisation's record, or the demo has none of this trust
+        url = _url(path, values)
+        mine = matrix["clients"][owner].get(url, follow_redirects=False)
+        theirs = matrix["clients"][other].get(url, follow_redirects=False)
+        checked += 1
+        if _check(mine, "allowed", method, path):
+            failures.append(f"{owner} on {url}: {_check(mine, 'allowed', method, path)}")
+        if theirs.status_code != 404:
+            failures.append(f"{other} on {url}: {theirs.status_code}, not 404")
+    assert not failures, "; ".join(failures[:10])
+    assert checked >= 10, f"only {checked} routes had a record of {owner}'s trust"
+    print(f"\n{owner}'s records: {checked} routes, refused to {other} on all")
+
+
+def test_a_route_without_an_access_rule_fails_the_matrix():
+    """A page added without declaring who may use it is reported (so the matrix test for
+    it fails), whatever router it is on."""
+    from fastapi import APIRouter
+
+    app = _app()
+
+    @app.get("/reports/new")
+    def new_page():
+        return {}
+
+    extra = APIRouter(prefix="/api/v1/extra")
+
+    @extra.post("/things/{thing_id}")
+    def new_api(thing_id: int):
+        return {"id": thing_id}
+
+    app.include_router(extra)
+    missing = sorted((m, p) for m, p, rule in _routes(app) if rule is None)
+    assert missing == [("GET", "/reports/new"), ("POST", "/api/v1/extra/things/{thing_id}")]
+    rules = {(m, p): r for m, p, r in _routes(app)}
+    with pytest.raises(AssertionError, match="GET /reports/new has no access rule"):
+        test_each_account_gets_exactly_what_the_route_allows(
+            None, "GET", "/reports/new", rules[("GET", "/reports/new")])
+
+
+def test_a_partner_sees_and_changes_only_their_own_record(fresh_site):
+    """A partner's pages, API and data download show their own record and no one else's;
+    another partner's credit cannot be answered (not found, nothing changed); staff pages
+    about partners are refused."""
+    from sqlalchemy import select
+
+    from voices.involve.models import LibraryPerson, Partner
+
+    me = fresh_site.account("partner@voices.example")
+    with fresh_site.session() as db:
+        mine = db.scalar(select(Partner).where(Partner.account_id == me.id))
+        link = db.scalars(select(LibraryPerson).where(LibraryPerson.partner_id != mine.id)
+                          .order_by(LibraryPerson.id)).first()
+        others = db.scalars(select(Partner).where(Partner.id != mine.id)
+                            .order_by(Partner.id).limit(50)).all()
+        other = db.get(Partner, link.partner_id)
+        before = (link.consent, link.answered_at)
+        names = {p.name for p in others} - {mine.name}
+    client = fresh_site.client("partner@voices.example")
+    pages = [client.get("/involve/me"), client.get("/involve/me/download/file"),
+             client.get("/api/v1/involve/me")]
+    for page in pages:
+        assert page.status_code == 200, page.request.url
+        assert mine.name in page.text
+        seen = [n for n in names if n in page.text]
+        assert not seen, f"{page.request.url} shows other partners: {seen[:3]}"
+    assert client.get("/api/v1/involve/me").json()["partner"]["id"] == mine.id
+
+    answer = client.post(f"/involve/me/credits/{link.id}",
+                         data={"csrf_token": client.csrf, "agree": "yes"},
+                         follow_redirects=False)
+    assert answer.status_code == 404
+    with fresh_site.session() as db:
+        assert (db.get(LibraryPerson, link.id).consent,
+                db.get(LibraryPerson, link.id).answered_at) == before
+    assert client.get(f"/involve/community/{other.id}", follow_redirects=False) \
+        .status_code == 403
