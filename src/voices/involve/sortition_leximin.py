@@ -66,25 +66,16 @@ import highspy
 import numpy as np
 
 from voices.errors import ValidationError
+from voices.involve.sortition_decompose import decompose
 from voices.involve.sortition_pool import (
     PanelDistribution,
     PanelProblem,
     Quotas,
     ValueQuota,
 )
-from voices.involve.sortition_solver import (
-    INF,
-    PanelIP,
-    check_feasible,
-    csc,
-    new_highs,
-    swap_neighbours,
-)
+from voices.involve.sortition_solver import INF, PanelIP, check_feasible, csc, new_highs
 
 Progress = Callable[[int, int], None]  # (done, total)
-DECOMPOSITION_GAP = 1e-9  # total shortfall (in people) at which a decomposition is exact
-SWAP_SOURCES = 3  # panels per pricing call whose single swaps are tried too
-SWAPS_PER_PANEL = 10  # best swaps kept per such panel
 
 
 @dataclass(frozen=True)
@@ -352,7 +343,7 @@ class Leximin:
         ip = PanelIP(problem)
         relaxation = _Relaxation(problem, self.cap is not None)
         stages, levels, m = self._stages(relaxation, relaxation.solve, problem.n_types)
-        decomposed = _decompose(problem, m, ip, self.tolerance, self.progress)
+        decomposed = decompose(problem, m, ip, self.tolerance, self.progress)
         if decomposed is not None:
             panels, weights = decomposed
             self.method_ = "relaxation"
@@ -441,141 +432,6 @@ def _generate(master: _Master, ip: PanelIP, scale: np.ndarray, tolerance: float,
         better = [found[0], *ip.improving(lambda value, bar=bar: value > bar)]
         if master.add(better) == 0:  # the best panel is already there: numerical noise
             return objective, lower, caps, mu, weights
-
-
-class _Cover:
-    """The LP that writes a mean panel as an average of whole panels (the decomposition).
-
-    Rows: one per type that panels may vary on, ``sum_j lambda_j b_jt + a_t >= target_t``,
-    and ``sum_j lambda_j = 1``. Columns: a shortfall ``a_t >= 0`` per type at cost 1, and a
-    weight ``lambda_j >= 0`` per panel (``b_j`` is the panel less the part all panels share).
-    At cost 0 every type gets its target: since panels and targets add up to the same size,
-    then ``sum_j lambda_j b_j = target`` exactly. The shortfall form gives bounded duals and
-    progress from every helpful panel, where "raise the least share" stalls at 0 until every
-    type is on some panel.
-    """
-
-    def __init__(self, target: np.ndarray) -> None:
-        F = len(target)
-        self.F = F
-        self.highs = new_highs(primal_feasibility_tolerance=1e-10,
-                               dual_feasibility_tolerance=1e-10, presolve="off",
-                               simplex_strategy=4)  # primal simplex: columns keep it feasible
-        self.highs.addRows(F + 1, np.concatenate([target, [1.0]]),
-                           np.concatenate([np.full(F, INF), [1.0]]), 0,
-                           np.zeros(1, np.int32), np.zeros(0, np.int32), np.zeros(0))
-        rows = np.arange(F, dtype=np.int32)
-        self.highs.addCols(F, np.ones(F), np.zeros(F), np.full(F, INF), F, rows, rows,
-                           np.ones(F))
-        self.columns: list[np.ndarray] = []
-
-    def add(self, columns: list[np.ndarray]) -> None:
-        starts, index, value = csc(np.hstack([np.array(columns, float),
-                                              np.ones((len(columns), 1))]))
-        self.highs.addCols(len(columns), np.zeros(len(columns)), np.zeros(len(columns)),
-                           np.full(len(columns), INF), len(value), starts[:-1], index, value)
-        self.columns.extend(columns)
-
-    def solve(self) -> tuple[float, np.ndarray, float, np.ndarray]:
-        """Total shortfall, type duals ``y >= 0``, ``mu`` (no panel ``b`` with
-        ``y @ b > mu`` is in the LP) and the panel weights."""
-        self.highs.run()
-        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            raise RuntimeError(f"HiGHS could not solve the LP: {self.highs.getModelStatus()}")
-        solution = self.highs.getSolution()
-        duals = np.asarray(solution.row_dual)
-        return (float(self.highs.getInfo().objective_function_value), duals[:self.F].copy(),
-                -float(duals[self.F]), np.asarray(solution.col_value)[self.F:].copy())
-
-
-def _face(problem: PanelProblem, mean: np.ndarray, box: bool):
-    """Bounds every panel of a lottery averaging ``mean`` must keep.
-
-    A quota row that ``mean`` meets at its minimum (maximum) is met there by every panel
-    of such a lottery, and a type at 0 (at its size) is so on every panel. With ``box``,
-    panels are further limited to ``floor(mean) <= x <= ceil(mean)`` — a guess that makes
-    the integer programs much smaller; if it fails the caller tries without it.
-    """
-    eps = 1e-9
-    if box:
-        lower, upper = np.floor(mean + eps), np.ceil(mean - eps)
-    else:
-        lower = np.where(mean >= problem.counts - eps, problem.counts, 0).astype(float)
-        upper = np.where(mean <= eps, 0, problem.counts).astype(float)
-    totals = mean @ problem.incidence
-    at_min = np.abs(totals - problem.lower) < 1e-7
-    at_max = np.abs(totals - problem.upper) < 1e-7
-    quota_lower = np.where(at_max, problem.upper, problem.lower)
-    quota_upper = np.where(at_min, problem.lower, problem.upper)
-    return lower, upper, quota_lower, quota_upper
-
-
-def _decompose(problem: PanelProblem, mean: np.ndarray, ip: PanelIP, tolerance: float,
-               progress: Progress | None):
-    """Panels and weights averaging exactly ``mean``, or ``None`` if there are none.
-
-    Column generation on :class:`_Cover`: the pricing integer program looks, within the
-    face ``mean`` lies on (see :func:`_face`), for the panel of greatest dual weight; it and
-    the panels the solver met on its way, each with its best single swaps
-    (:func:`~voices.involve.sortition_solver.swap_neighbours`), join the LP. First within
-    ``floor(mean) <= x <= ceil(mean)``, then, if that cannot work, without that limit.
-    """
-    for box in (True, False):
-        try:
-            found = _cover(problem, mean, ip, tolerance, progress, *_face(problem, mean, box))
-        finally:
-            ip.unrestrict()
-        if found is not None:
-            return found
-    return None
-
-
-def _cover(problem: PanelProblem, mean: np.ndarray, ip: PanelIP, tolerance: float,
-           progress: Progress | None, lower: np.ndarray, upper: np.ndarray,
-           quota_lower: np.ndarray, quota_upper: np.ndarray):
-    ip.restrict(lower, upper, quota_lower, quota_upper)
-    start = ip.best(np.zeros(problem.n_types))
-    if start is None:
-        return None
-    vary = np.flatnonzero(upper > lower)
-    cover = _Cover(mean[vary] - lower[vary])
-    panels: list[np.ndarray] = []
-    seen: set[bytes] = set()
-
-    def add(new: list[np.ndarray]) -> int:
-        fresh = []
-        for x in new:
-            key = x.tobytes()
-            if key not in seen:
-                seen.add(key)
-                fresh.append(x)
-        if fresh:
-            panels.extend(fresh)
-            cover.add([x[vary] - lower[vary] for x in fresh])
-        return len(fresh)
-
-    add([start[0]])
-    first = None
-    while True:
-        shortfall, duals, mu, weights = cover.solve()
-        first = shortfall if first is None else first
-        if progress is not None and first > 0:
-            progress(round(1000 * (1 - max(shortfall, 0.0) / first)), 1000)
-        if shortfall <= DECOMPOSITION_GAP:
-            return np.array(panels), weights
-        type_weights = np.zeros(problem.n_types)
-        type_weights[vary] = duals
-        bar = mu + tolerance + float(type_weights @ lower)
-        found = ip.best(type_weights)
-        if found is None or found[1] <= bar:
-            return None  # proven: no panel in this face helps, so mean is not reachable here
-        better = [found[0], *ip.improving(lambda value, bar=bar: value > bar)]
-        neighbours = []
-        for x in better[:SWAP_SOURCES]:
-            neighbours += swap_neighbours(problem, x, type_weights, lower, upper,
-                                          quota_lower, quota_upper, bar, SWAPS_PER_PANEL)
-        if add(better + neighbours) == 0:  # the best panel is already there: numerical noise
-            return None
 
 
 def _seed_panels(problem: PanelProblem, ip: PanelIP, first: np.ndarray) -> list[np.ndarray]:
