@@ -31,6 +31,11 @@ from voices.core.models import Account, Organisation
 from voices.db import Base, UTCDateTime, utcnow
 
 
+def partner_reference(partner_id: int) -> str:
+    """A partner's short reference, like P000123."""
+    return f"P{partner_id:06d}"
+
+
 class Partner(Base):
     """A lived-experience partner: what they told us when they joined (and since)."""
 
@@ -79,7 +84,7 @@ class Partner(Base):
     @property
     def reference(self) -> str:
         """A short reference that is not personal data (for finance and panels)."""
-        return f"P{self.id:06d}"
+        return partner_reference(self.id)
 
 
 class Consent(Base):

@@ -30,7 +30,7 @@ from voices.errors import Conflict, NotFound, Problem, ValidationError
 from voices.involve import community as community_logic
 from voices.involve import panels as panel_logic
 from voices.involve import service as involve
-from voices.involve.models import Interest, Opportunity, Panel, Partner
+from voices.involve.models import Interest, Opportunity, Panel, Partner, partner_reference
 from voices.involve.sortition import PanelProblem, check_feasible, select_panel
 from voices.involve.sortition_csv import read_pool, read_quotas
 from voices.involve.sortition_lottery import draw_ticket
@@ -62,14 +62,13 @@ def _reference_id(reference: str) -> int | None:
 def opportunity_pool(db: Session, opportunity: Opportunity, features: list[str]):
     """The partners interested in an opportunity (not withdrawn), by reference, with their
     group on each chosen dimension."""
-    interests = db.scalars(select(Interest).where(
-        Interest.opportunity_id == opportunity.id, Interest.status != "withdrawn")
-        .order_by(Interest.id)).all()
-    people = []
-    for interest in interests:
-        partner = interest.partner
-        answers = {c: getattr(partner, c) for c in involve.EQUALITY_COLUMNS}
-        people.append((partner.reference, community_logic.partner_groups(answers)))
+    rows = db.execute(select(Partner.id, *(getattr(Partner, c) for c in involve.EQUALITY_COLUMNS))
+                      .join(Interest, Interest.partner_id == Partner.id)
+                      .where(Interest.opportunity_id == opportunity.id,
+                             Interest.status != "withdrawn")
+                      .order_by(Interest.id)).all()
+    people = [(partner_reference(row[0]), community_logic.partner_groups(
+        dict(zip(involve.EQUALITY_COLUMNS, row[1:], strict=True)))) for row in rows]
     return panel_logic.pool_from_groups(people, features,
                                         source=f"interested in opportunity {opportunity.id}")
 

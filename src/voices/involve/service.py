@@ -506,13 +506,11 @@ def get_partner_for_lead(db: Session, partner_id: int, scope: set[int] | None, *
 def community_counts(db: Session, scope: set[int] | None) -> dict:
     """Counts per equity dimension and group among partners who agreed to equality
     monitoring (the rest count as not answered)."""
-    query = select(Partner)
+    query = select(*(getattr(Partner, c) for c in EQUALITY_COLUMNS))
     if scope is not None:
         query = query.where(Partner.organisation_id.in_(scope or {-1}))
-    groups = []
-    for partner in db.scalars(query):
-        answers = {c: getattr(partner, c) for c in EQUALITY_COLUMNS}
-        groups.append(community_logic.partner_groups(answers))
+    groups = [community_logic.partner_groups(dict(zip(EQUALITY_COLUMNS, row, strict=True)))
+              for row in db.execute(query)]
     return community_logic.count_groups(groups)
 
 
