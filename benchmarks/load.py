@@ -190,11 +190,15 @@ def cpu_seconds(group: int) -> float:
 
 
 def background_jobs(url: str) -> dict[str, int]:
-    """Jobs by status (votes ask for opinion-map updates, run by the server's job thread)."""
+    """Jobs by status, and their total running time (votes ask for opinion-map updates,
+    run by a thread of the server's workers)."""
     engine = create_engine(url)
     with engine.connect() as conn:
         found = dict(conn.execute(text("SELECT status, count(*) FROM job GROUP BY status"))
                      .tuples().all())
+        spans = conn.execute(text("SELECT started_at, finished_at FROM job WHERE finished_at "
+                                  "IS NOT NULL AND started_at IS NOT NULL")).all()
+        found["seconds_running"] = round(sum((b - a).total_seconds() for a, b in spans), 1)
     engine.dispose()
     return found
 
