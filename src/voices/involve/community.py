@@ -273,6 +273,9 @@ def parse_population_yaml(text: str, file: str | None = None) -> Population:
         raise ValidationError("The file is not valid YAML", file=file,
                               row=mark.line + 1 if mark else None,
                               code="invalid_yaml") from None
+    except (ValueError, RecursionError):  # a value YAML cannot build, e.g. date 0000-00-00
+        raise ValidationError("The file is not valid YAML: a value cannot be read",
+                              file=file, code="invalid_yaml") from None
     if not isinstance(data, dict) or not isinstance(data.get("dimensions"), dict):
         raise ValidationError("The file must have a 'dimensions' mapping", file=file,
                               column="dimensions", code="invalid_population")

@@ -134,7 +134,8 @@ async def review_decision(request: Request, comment_id: int,
     form = await request.form()
     comment = analysis.get_comment(db, comment_id, _scope(db, account))
     action = form_text(form, "action", 10)
-    offset = form_text(form, "offset", 10)
+    offset_text = form_text(form, "offset", 10)
+    offset = int(offset_text) if offset_text.isascii() and offset_text.isdigit() else 0
     back = form_text(form, "back", 20)
     sentiment_text = form_text(form, "sentiment", 2)
     labels = [v for v in form.getlist("labels") if isinstance(v, str)]
@@ -156,13 +157,13 @@ async def review_decision(request: Request, comment_id: int,
             errors.add("sentiment", "Choose a sentiment from the list")
         comment = analysis.get_comment(db, comment_id, _scope(db, account))
         return render(request, "listen/review.html", {
-            "item": analysis.review_item(db, comment), "offset": int(offset or 0),
+            "item": analysis.review_item(db, comment), "offset": offset,
             "waiting": analysis.queue_length(db, _scope(db, account)), "upcoming": [],
             "errors": errors, "crumbs": CRUMBS}, status_code=422)
     if back == "comment":
         return RedirectResponse(f"/listen/comments/{comment_id}?done=coded", status_code=303)
     done = "accepted" if action == "accept" else "corrected"
-    return RedirectResponse(f"/listen/review?offset={int(offset or 0)}&done={done}",
+    return RedirectResponse(f"/listen/review?offset={offset}&done={done}",
                             status_code=303)
 
 

@@ -137,6 +137,10 @@ def parse_scorecard(text: str, *, source: str | None = None) -> Scorecard:
         raise ValidationError(f"not valid YAML: {getattr(exc, 'problem', None) or exc}",
                               file=source, row=mark.line + 1 if mark else None,
                               expected="a YAML scorecard (see docs/measure.md)") from None
+    except (ValueError, RecursionError):  # a value YAML cannot build, e.g. date 0000-00-00
+        raise ValidationError("not valid YAML: a value cannot be read (an impossible date?)",
+                              file=source, expected="a YAML scorecard (see docs/measure.md)") \
+            from None
     lines = _lines(node) if node is not None else {}
     problems: list[Problem] = []
 
