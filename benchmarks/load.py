@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import os
 import random
@@ -189,18 +190,23 @@ def cpu_seconds(group: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def background_jobs(url: str) -> dict[str, int]:
+def background_jobs(url: str) -> dict:
     """Jobs by status, and their total running time (votes ask for opinion-map updates,
     run by a thread of the server's workers)."""
     engine = create_engine(url)
     with engine.connect() as conn:
-        found = dict(conn.execute(text("SELECT status, count(*) FROM job GROUP BY status"))
-                     .tuples().all())
+        found = {status: n for status, n in conn.execute(text(
+            "SELECT status, count(*) FROM job GROUP BY status"))}
         spans = conn.execute(text("SELECT started_at, finished_at FROM job WHERE finished_at "
                                   "IS NOT NULL AND started_at IS NOT NULL")).all()
-        found["seconds_running"] = round(sum((b - a).total_seconds() for a, b in spans), 1)
     engine.dispose()
+    found["seconds_running"] = round(sum((_time(b) - _time(a)).total_seconds()
+                                         for a, b in spans), 1)
     return found
+
+
+def _time(value) -> dt.datetime:
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 # ----------------------------------------------------------------------- the people
