@@ -122,7 +122,13 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="voices-bench-involve-") as name:
+        out = run(Path(name), args)
+    print(json.dumps(out))
 
+
+def run(folder: Path, args: argparse.Namespace) -> dict:
+    """Build the community in ``folder`` and time the pages (see the module's doc)."""
     from voices import jobs
     from voices.db import Database
     from voices.demo import DEMO_PASSWORD
@@ -131,7 +137,6 @@ def main() -> None:
     from voices.settings import Settings
     from voices.web.app import create_app
 
-    folder = Path(tempfile.mkdtemp(prefix="voices-bench-involve-"))
     url = f"sqlite:///{folder / 'involve.db'}"
     log(f"making a community of {args.partners} partners ...")
     made = build(url, args.partners)
@@ -206,7 +211,7 @@ def main() -> None:
     database.dispose()
     out["machine"] = {"python": platform.python_version(), "cpus": os.cpu_count(),
                       "load_average": [round(x, 2) for x in os.getloadavg()]}
-    print(json.dumps(out))
+    return out
 
 
 if __name__ == "__main__":
