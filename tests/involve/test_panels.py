@@ -240,3 +240,31 @@ def test_the_selection_job_reports_its_progress_as_it_goes(demo_core, session, m
     assert 0.9 <= fractions[-1] < 1.0
     assert "10 people" in reports[0][1] and "tickets" in reports[-1][1]
     assert result["next"] == f"/involve/panels/{panel.id}" and panel.status == "ready"
+
+
+def test_a_partner_erased_before_the_draw_stays_a_ticket_number_and_nothing_else(
+        client, demo_core, session):
+    from voices.involve import panel_service
+
+    opportunity = _community(session, 8)
+    lead = session.scalar(select(Account).where(Account.email == DEMO_EMAILS["involvement_lead"]))
+    panel = panel_service.create_from_opportunity(session, opportunity, name="Erasure panel",
+                                                  k=3, features=["sex"], actor=lead)
+    panel_service.run_selection(session, panel.id)
+    panel_service.publish(session, panel, "The Lotto numbers on 5 December 2026", actor=lead)
+    session.commit()
+    gone = involve.find_partner_by_email(session, "p0@example.org")
+    reference = gone.reference
+    involve.erase_partner(session, gone, actor=None)
+    session.commit()
+    chosen = panel_service.draw(session, panel, "1 2 3 4 5 6", actor=lead)   # still draws
+    session.commit()
+    assert len(chosen) == 3
+    told = {a for a in session.scalars(select(Notification.account_id))}
+    assert len(told) == len(set(chosen) - {reference})        # nobody left to tell for them
+    sign_in(client, DEMO_EMAILS["involvement_lead"])
+    page = client.get(f"/involve/panels/{panel.id}").text
+    assert reference in page and "Erased partner" in page and "Person 0" not in page
+    client.cookies.clear()
+    tickets = client.get(f"/involve/panels/{panel.id}/public/tickets.txt").content
+    assert hashlib.sha256(tickets).hexdigest() == panel.panels_hash     # still checkable
