@@ -28,10 +28,13 @@ ROUGH_GAP = 0.05  # relative gap of a rough search (any good panel will do)
 
 
 def new_highs(**options: object) -> highspy.Highs:
-    """A silent HiGHS instance with deterministic settings (fixed seed)."""
+    """A silent HiGHS instance with deterministic settings (fixed seed, one thread: these
+    programs are small, and on a shared machine waiting for helper threads costs more than
+    they save)."""
     highs = highspy.Highs()
     highs.silent()
     highs.setOptionValue("random_seed", 0)
+    highs.setOptionValue("threads", 1)
     for key, value in options.items():
         highs.setOptionValue(key, value)
     return highs
