@@ -145,7 +145,7 @@ def test_corrections_reach_the_next_training_and_the_card_counts_them(
     trained = listen_cli("listen", "train", "--data", str(tmp_path / "labelled.csv"),
                          "--data", str(tmp_path / "training" / "comments.csv"),
                          "--corrections", str(tmp_path / "training" / "corrections.csv"),
-                         "--framework", "qdc", "--out", str(tmp_path / "next"))
+                         "--framework", "qdc", "--no-metrics", "--out", str(tmp_path / "next"))
     assert trained.exit_code == 0, trained.output
     card = json.loads((tmp_path / "next" / "card.json").read_text())
     assert card["coder_corrections_used"] == len(corrections)
