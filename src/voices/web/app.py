@@ -21,6 +21,7 @@ from voices.web.templating import AREAS, make_templates
 log = logging.getLogger("voices.web")
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+DOCS_POLICY = "frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'"
 
 
 async def verify_csrf(request: Request) -> None:
@@ -124,7 +125,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         path = request.url.path
         for key, value in headers.items():
             if path == "/docs" and key == "Content-Security-Policy":
-                continue  # the API explorer page loads its own scripts
+                # the API explorer page loads its own scripts, but is never framed either
+                value = DOCS_POLICY
             response.headers.setdefault(key, value)
         if not path.startswith(("/static/", "/assets/")):
             response.headers.setdefault("Cache-Control", "no-store")
