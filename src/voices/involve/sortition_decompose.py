@@ -54,6 +54,7 @@ SWAP_SOURCES = 3  # panels per pricing call whose single swaps are tried too
 SWAPS_PER_PANEL = 10  # best swaps kept per such panel
 UNDO = (0, 16, 64, 256)  # descent steps handed back to column generation, in turn, then all
 TIGHT = 1e-9  # a point this close to a bound is on it
+PROGRESS_DESCENT = 900  # share of the progress bar (of 1000) given to the descent
 
 
 def decompose(problem: PanelProblem, mean: np.ndarray, ip: PanelIP, tolerance: float,
@@ -67,8 +68,8 @@ def decompose(problem: PanelProblem, mean: np.ndarray, ip: PanelIP, tolerance: f
     try:
         for box in (True, False):
             lower, upper = box_bounds(problem, mean, box)
-            steps, weights, rest, mass = descend(problem, mean, ip, lower, upper) if box \
-                else ([], [], mean, 1.0)
+            steps, weights, rest, mass = descend(problem, mean, ip, lower, upper, progress) \
+                if box else ([], [], mean, 1.0)
             if mass == 0.0:
                 return np.array(steps), np.array(weights)
             for undo in (*[u for u in UNDO if u < len(steps)], len(steps)):
@@ -109,17 +110,21 @@ def face(problem: PanelProblem, point: np.ndarray, lower: np.ndarray, upper: np.
 
 
 def descend(problem: PanelProblem, mean: np.ndarray, ip: PanelIP, lower: np.ndarray,
-            upper: np.ndarray):
+            upper: np.ndarray, progress: Progress | None = None):
     """Carathéodory descent from ``mean``: ``mean = sum_j w_j x_j + mass * rest``.
 
     Returns ``(panels, weights, rest, mass)``; ``mass`` is 0 when the descent finished.
+    Progress runs to 900 (of 1000) as types reach a bound; column generation does the rest.
     """
     point, mass = mean.copy(), 1.0
+    free = max(int(((mean > lower + TIGHT) & (mean < upper - TIGHT)).sum()), 1)
     panels: list[np.ndarray] = []
     weights: list[float] = []
     panel = None
     while True:
         low, high, quota_low, quota_high = face(problem, point, lower, upper)
+        if progress is not None:
+            progress(round(PROGRESS_DESCENT * (1 - (high > low).sum() / free)), 1000)
         mended = None if panel is None else mend(problem, panel, -point, lower, upper, low,
                                                  high, quota_low, quota_high)
         if mended is None:
@@ -278,7 +283,8 @@ def cover(problem: PanelProblem, point: np.ndarray, ip: PanelIP, tolerance: floa
         shortfall, duals, mu, weights = lp.solve()
         initial = shortfall if initial is None else initial
         if progress is not None and initial > 0:
-            progress(round(1000 * (1 - max(shortfall, 0.0) / initial)), 1000)
+            done = 1 - max(shortfall, 0.0) / initial
+            progress(PROGRESS_DESCENT + round((1000 - PROGRESS_DESCENT) * done), 1000)
         if shortfall <= GAP:
             return np.array(panels), weights
         type_weights = np.zeros(problem.n_types)
