@@ -159,7 +159,8 @@ def targets(url: str) -> tuple[list[str], str]:
     with engine.connect() as conn:
         services = list(conn.execute(text("SELECT slug FROM service ORDER BY id LIMIT 20"))
                         .scalars())
-        now = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+        # a minute ahead: the demo opens its conversation "now", to the microsecond
+        now = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() + 60))
         conversation = conn.execute(text(
             "SELECT slug FROM codesign_conversation WHERE opens_at <= :now AND (closes_at IS "
             "NULL OR closes_at > :now) ORDER BY id LIMIT 1"), {"now": now}).scalar()
