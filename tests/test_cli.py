@@ -90,3 +90,21 @@ def test_demo_twice_adds_nothing_the_second_time(cli_env):
     _ = AuditEvent
     unknown = runner.invoke(app, ["demo", "--area", "astrology"])
     assert unknown.exit_code == 2 and "Unknown area astrology" in unknown.output
+
+
+@pytest.mark.parametrize("url, says", [
+    ("sqlite:///{tmp}/never-upgraded.db", "run 'voices db upgrade' first"),
+    ("postgresql+psycopg://postgres@127.0.0.1:9/nowhere", "check VOICES_DATABASE_URL"),
+])
+def test_a_database_that_is_not_ready_gets_one_plain_line_not_a_traceback(tmp_path, url, says):
+    import os
+
+    env = dict(os.environ, VOICES_DATABASE_URL=url.format(tmp=tmp_path),
+               VOICES_DATA_DIR=str(tmp_path / "data"))
+    result = subprocess.run([sys.executable, "-m", "voices", "users", "create",
+                             "someone@voices.example", "--role", "analyst"], env=env,
+                            input="a-long-enough-password-1\n" * 2, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2
+    assert says in result.stderr and "Traceback" not in result.stderr + result.stdout
+    assert "a-long-enough-password-1" not in result.stderr + result.stdout

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import DBAPIError, OperationalError
 from typer.core import TyperGroup
 
 from voices import __version__
@@ -37,6 +38,21 @@ class VoicesGroup(TyperGroup):
             for problem in problems[1:20]:
                 typer.echo(f"  {problem}", err=True)
             raise typer.Exit(2) from None
+        except DBAPIError as exc:
+            typer.echo(f"Error: {database_problem(exc)}", err=True)
+            raise typer.Exit(2) from None
+
+
+def database_problem(exc: DBAPIError) -> str:
+    """A plain sentence for a database error a person can fix (no SQL, no parameters)."""
+    text = str(exc.orig).lower()
+    if "no such table" in text or ("relation" in text and "does not exist" in text):
+        return ("the database has not been set up for this version of Voices: "
+                "run 'voices db upgrade' first")
+    if isinstance(exc, OperationalError):
+        return ("cannot use the database: check VOICES_DATABASE_URL and that the database "
+                "server is running (" + str(exc.orig).splitlines()[0][:200] + ")")
+    return "the database refused the change (" + str(exc.orig).splitlines()[0][:200] + ")"
 
 
 app = typer.Typer(cls=VoicesGroup, help="Voices: work with the people who use health and care "
