@@ -57,7 +57,7 @@ def _read_text_table(path: Path, required: list[str]) -> pl.DataFrame:
     if not path.is_file():
         raise ValidationError("file not found", file=name, expected="a Pol.is export file")
     try:
-        frame = pl.read_csv(path, infer_schema=False, encoding="utf8")
+        frame = pl.read_csv(path, infer_schema=False, encoding="utf8", glob=False)
     except pl.exceptions.NoDataError:
         raise ValidationError("the file is empty", file=name, row=1,
                               expected="a header row") from None

@@ -372,7 +372,7 @@ def _imd_lookup(path: str):
 
 @lru_cache(maxsize=2)
 def _postcode_lookup(path: str) -> dict[str, str]:
-    frame = pl.read_csv(path, infer_schema=False)
+    frame = pl.read_csv(path, infer_schema=False, glob=False)
     columns = {c.lower(): c for c in frame.columns}
     postcode = next((columns[c] for c in ("pcds", "postcode", "pcd") if c in columns), None)
     lsoa = next((columns[c] for c in ("lsoa21cd", "lsoa21", "lsoa_code", "lsoa") if c in columns),

@@ -27,7 +27,7 @@ def _corrections(path: Path | None):
     import polars as pl
 
     try:
-        return pl.read_csv(path, infer_schema=False)
+        return pl.read_csv(path, infer_schema=False, glob=False)
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise ValidationError(f"cannot read corrections ({exc.__class__.__name__})", file=str(path),
                               expected="a CSV with comment_id, label, value") from None
