@@ -65,6 +65,43 @@ def independent_maximin(pool, quotas, k, tolerance=1e-9, max_rounds=5000) -> flo
     raise AssertionError("independent maximin did not converge")
 
 
+def independent_type_maximin(pool, quotas, k, tolerance=1e-9, max_rounds=5000) -> float:
+    """The best least chance of selection, by column generation over *types* (people with
+    the same quota values, found here with NumPy): by symmetry and convexity an optimal
+    lottery can treat everyone of a type alike, so this equals the person-level maximin, and
+    a panel is a count per type (pricing: SciPy's MILP with counts bounded by the type's
+    size). Minutes faster than the person-level program on hundreds of people."""
+    matrix = person_matrix(pool, quotas)
+    types, sizes = np.unique(matrix.T, axis=0, return_counts=True)
+    by_type = types.T  # values x types
+    lower = np.array([q.min for q in quotas.rows], float)
+    upper = np.array([q.max for q in quotas.rows], float)
+    t = by_type.shape[1]
+    constraints = [LinearConstraint(by_type, lower, upper), LinearConstraint(np.ones((1, t)), k, k)]
+
+    def best(weights):
+        result = milp(-weights, constraints=constraints, integrality=np.ones(t),
+                      bounds=Bounds(0, sizes), options={"mip_rel_gap": 0.0})
+        assert result.status == 0, result.message
+        x = np.rint(result.x)
+        return float(weights @ x), x / sizes
+
+    panels = [best(np.zeros(t))[1]]
+    for _ in range(max_rounds):
+        P = np.array(panels).T  # types x panels: each type's chance in each panel
+        m = P.shape[1]
+        result = linprog(np.concatenate([np.zeros(m), [-1.0]]),
+                         A_ub=np.hstack([-P, np.ones((t, 1))]), b_ub=np.zeros(t),
+                         A_eq=np.concatenate([np.ones(m), [0.0]])[None, :], b_eq=[1.0],
+                         bounds=[(0, None)] * m + [(0, 1)], method="highs")
+        y = -result.ineqlin.marginals
+        value, chances = best(y / sizes)
+        if value <= -result.eqlin.marginals[0] + tolerance:
+            return -result.fun
+        panels.append(chances)
+    raise AssertionError("independent maximin did not converge")
+
+
 def all_panels(pool, quotas, k) -> list[tuple[int, ...]]:
     """Every quota-meeting panel of a tiny pool, by enumeration."""
     matrix = person_matrix(pool, quotas)
