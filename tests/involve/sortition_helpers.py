@@ -39,30 +39,33 @@ def best_person_panel(weights, matrix, lower, upper, k) -> tuple[float, np.ndarr
     return float(np.dot(weights, x)), x
 
 
+def _maximin_by_columns(best, size: int, tolerance: float, max_rounds: int) -> float:
+    """Column generation for the best least chance: ``best(weights)`` prices a panel and
+    returns (its weighted value, each unit's chance in it); ``size`` units (people or types)."""
+    panels = [best(np.zeros(size))[1]]
+    for _ in range(max_rounds):
+        P = np.array(panels).T  # units x panels: each unit's chance in each panel
+        m = P.shape[1]
+        # variables: lambda (m), z; max z: P lambda - z >= 0, sum lambda = 1
+        result = linprog(np.concatenate([np.zeros(m), [-1.0]]),
+                         A_ub=np.hstack([-P, np.ones((size, 1))]), b_ub=np.zeros(size),
+                         A_eq=np.concatenate([np.ones(m), [0.0]])[None, :], b_eq=[1.0],
+                         bounds=[(0, None)] * m + [(0, 1)], method="highs")
+        y = -result.ineqlin.marginals  # >= 0, sums to 1
+        value, chances = best(y)
+        if value <= -result.eqlin.marginals[0] + tolerance:
+            return -result.fun
+        panels.append(chances)
+    raise AssertionError("independent maximin did not converge")
+
+
 def independent_maximin(pool, quotas, k, tolerance=1e-9, max_rounds=5000) -> float:
     """The best least chance of selection, by person-level column generation."""
     matrix = person_matrix(pool, quotas)
     lower = np.array([q.min for q in quotas.rows], float)
     upper = np.array([q.max for q in quotas.rows], float)
-    n = pool.n
-    _, first = best_person_panel(np.zeros(n), matrix, lower, upper, k)
-    panels = [first]
-    for _ in range(max_rounds):
-        P = np.array(panels).T  # people x panels
-        m = P.shape[1]
-        # variables: lambda (m), z; max z: P lambda - z >= 0, sum lambda = 1
-        c = np.concatenate([np.zeros(m), [-1.0]])
-        a_ub = np.hstack([-P, np.ones((n, 1))])
-        result = linprog(c, A_ub=a_ub, b_ub=np.zeros(n),
-                         A_eq=np.concatenate([np.ones(m), [0.0]])[None, :], b_eq=[1.0],
-                         bounds=[(0, None)] * m + [(0, 1)], method="highs")
-        y = -result.ineqlin.marginals  # >= 0, sums to 1
-        mu = -result.eqlin.marginals[0]
-        value, x = best_person_panel(y, matrix, lower, upper, k)
-        if value <= mu + tolerance:
-            return -result.fun
-        panels.append(x)
-    raise AssertionError("independent maximin did not converge")
+    return _maximin_by_columns(lambda y: best_person_panel(y, matrix, lower, upper, k),
+                               pool.n, tolerance, max_rounds)
 
 
 def independent_type_maximin(pool, quotas, k, tolerance=1e-9, max_rounds=5000) -> float:
@@ -79,27 +82,15 @@ def independent_type_maximin(pool, quotas, k, tolerance=1e-9, max_rounds=5000) -
     t = by_type.shape[1]
     constraints = [LinearConstraint(by_type, lower, upper), LinearConstraint(np.ones((1, t)), k, k)]
 
-    def best(weights):
+    def best(chances):
+        weights = chances / sizes
         result = milp(-weights, constraints=constraints, integrality=np.ones(t),
                       bounds=Bounds(0, sizes), options={"mip_rel_gap": 0.0})
         assert result.status == 0, result.message
         x = np.rint(result.x)
         return float(weights @ x), x / sizes
 
-    panels = [best(np.zeros(t))[1]]
-    for _ in range(max_rounds):
-        P = np.array(panels).T  # types x panels: each type's chance in each panel
-        m = P.shape[1]
-        result = linprog(np.concatenate([np.zeros(m), [-1.0]]),
-                         A_ub=np.hstack([-P, np.ones((t, 1))]), b_ub=np.zeros(t),
-                         A_eq=np.concatenate([np.ones(m), [0.0]])[None, :], b_eq=[1.0],
-                         bounds=[(0, None)] * m + [(0, 1)], method="highs")
-        y = -result.ineqlin.marginals
-        value, chances = best(y / sizes)
-        if value <= -result.eqlin.marginals[0] + tolerance:
-            return -result.fun
-        panels.append(chances)
-    raise AssertionError("independent maximin did not converge")
+    return _maximin_by_columns(best, t, tolerance, max_rounds)
 
 
 def all_panels(pool, quotas, k) -> list[tuple[int, ...]]:
