@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse import csr_matrix, eye, hstack, vstack
 
 POOLS = {"example_small_20": 20, "example_large_200": 200, "sa_fixture_150_k22": 22,
          "synth_600_6f_k40_s7": 40, "synth_2000_6f_k100": 100}
@@ -91,6 +92,54 @@ def independent_type_maximin(pool, quotas, k, tolerance=1e-9, max_rounds=5000) -
         return float(weights @ x), x / sizes
 
     return _maximin_by_columns(best, t, tolerance, max_rounds)
+
+
+def relaxation_maximin(pool, quotas, k) -> float:
+    """An upper bound on any lottery's least chance, by one LP over people (SciPy).
+
+    Any lottery's vector of chances p lies in {0 <= p <= 1, quotas met by p, sum p = k}
+    (each panel's 0/1 vector does, and the set is convex), so no lottery's least chance
+    exceeds the best min_i p_i over that set. A lottery reaching this bound is therefore
+    an optimal maximin lottery, and the bound is its value.
+    """
+    matrix = csr_matrix(person_matrix(pool, quotas))
+    values, n = matrix.shape
+    lower = np.array([q.min for q in quotas.rows], float)
+    upper = np.array([q.max for q in quotas.rows], float)
+    # variables (p_1..p_n, z): maximise z with z - p_i <= 0 and the quotas on p
+    column_z = csr_matrix(np.ones((n, 1)))
+    no_z = csr_matrix((values, 1))
+    a_ub = vstack([hstack([-eye(n), column_z]), hstack([matrix, no_z]), hstack([-matrix, no_z])])
+    b_ub = np.concatenate([np.zeros(n), upper, -lower])
+    a_eq = csr_matrix(np.concatenate([np.ones(n), [0.0]])[None, :])
+    result = linprog(np.concatenate([np.zeros(n), [-1.0]]), A_ub=a_ub.tocsr(), b_ub=b_ub,
+                     A_eq=a_eq, b_eq=[k], bounds=(0, 1), method="highs")
+    assert result.status == 0, result.message
+    return -result.fun
+
+
+def lottery_chances(distribution, pool, quotas, k) -> np.ndarray:
+    """Each person's chance under a lottery of type-level panels, recomputed here after
+    checking, with this module's own person matrix, that every person of a type has the
+    same quota values and that every panel is whole, fits the pool and meets every quota."""
+    matrix = person_matrix(pool, quotas)
+    person_type = np.asarray(distribution.problem.person_type)
+    panels = np.asarray(distribution.panels, float)
+    weights = np.asarray(distribution.weights, float)
+    n_types = panels.shape[1]
+    sizes = np.bincount(person_type, minlength=n_types)
+    first = np.array([np.flatnonzero(person_type == t)[0] for t in range(n_types)])
+    by_type = matrix[:, first]
+    assert (matrix == by_type[:, person_type]).all(), "a type mixes quota values"
+    assert (panels == np.rint(panels)).all() and (panels >= 0).all()
+    assert (panels <= sizes).all(), "a panel seats more people of a type than the pool has"
+    assert (panels.sum(axis=1) == k).all()
+    seats = panels @ by_type.T  # panels x quota rows
+    lower = np.array([q.min for q in quotas.rows])
+    upper = np.array([q.max for q in quotas.rows])
+    assert ((seats >= lower) & (seats <= upper)).all(), "a panel breaks a quota"
+    assert (weights >= 0).all() and abs(weights.sum() - 1) < 1e-9
+    return ((weights @ panels) / sizes)[person_type]
 
 
 def all_panels(pool, quotas, k) -> list[tuple[int, ...]]:
