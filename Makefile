@@ -11,7 +11,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 ASSETS_STAMP := src/voices/web/static/vendor/.built
 
-.PHONY: demo test setup serve migrate clean benchmarks
+.PHONY: demo test setup browser serve migrate clean benchmarks
 
 demo: setup migrate
 	$(BIN)/voices demo
@@ -21,7 +21,7 @@ demo: setup migrate
 	@echo "Start with the published experience measures: http://127.0.0.1:8000/measure/published"
 	$(BIN)/voices serve --host 127.0.0.1 --port 8000
 
-test: setup
+test: setup browser
 	@command -v chromium >/dev/null 2>&1 || echo "Note: Debian's chromium is not installed, so browser tests will be skipped (apt-get install -y chromium)."
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not serial" $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -m serial $(PYTEST_ARGS)
@@ -43,6 +43,13 @@ $(NODE_STAMP): package.json package-lock.json
 $(ASSETS_STAMP): $(NODE_STAMP) $(PY_STAMP)
 	$(BIN)/voices assets
 	touch $@
+
+# Browser tests drive Debian's Chromium (Playwright cannot download browsers here). As root
+# with apt-get, install it when missing; otherwise the tests say they were skipped.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& echo "Installing Debian's chromium for the browser tests" \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; } || true
 
 migrate: setup
 	$(BIN)/voices db upgrade
