@@ -11,7 +11,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 ASSETS_STAMP := src/voices/web/static/vendor/.built
 
-.PHONY: demo test setup browser serve migrate clean benchmarks
+.PHONY: demo test setup browser serve migrate clean audit benchmarks
 
 demo: setup migrate
 	$(BIN)/voices demo
@@ -56,6 +56,9 @@ migrate: setup
 
 serve: setup migrate
 	$(BIN)/voices serve
+
+audit: setup
+	$(BIN)/python tools/audit_dependencies.py
 
 benchmarks: setup
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b; done
