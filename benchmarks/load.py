@@ -71,7 +71,9 @@ RAISED_LIMITS = {"VOICES_LOGIN_RATE_PER_MINUTE": "1000000",
                  "VOICES_PUBLIC_RATE_PER_MINUTE": "1000000",
                  "VOICES_NEW_FEEDBACK_PER_FIVE_MINUTES": "1000000",
                  "VOICES_VOTES_PER_MINUTE": "1000000",
-                 "VOICES_STATEMENTS_PER_TEN_MINUTES": "1000000"}
+                 "VOICES_STATEMENTS_PER_TEN_MINUTES": "1000000",
+                 "VOICES_VOTES_PER_ADDRESS_PER_MINUTE": "1000000",
+                 "VOICES_STATEMENTS_PER_ADDRESS_PER_TEN_MINUTES": "1000000"}
 COUNTS = {"feedback": "SELECT count(*) FROM listen_response",
           "comments": "SELECT count(*) FROM listen_comment",
           "votes": "SELECT count(*) FROM codesign_vote"}

@@ -40,9 +40,9 @@ class Settings(BaseSettings):
         "Run background jobs in a thread of the web app. Set false when `voices worker` "
         "runs them in separate processes."))
     log_level: str = "INFO"
-    # Rate limits, per client address (or per participant for votes), per process. The
-    # defaults suit the public internet; raise them behind a proxy that hides addresses,
-    # or for a load test from one machine (benchmarks/load.py).
+    # Rate limits, per client address (votes and statements per participant and per
+    # address), per process. The defaults suit the public internet; raise them behind a
+    # proxy that hides addresses, or for a load test from one machine (benchmarks/load.py).
     login_rate_per_minute: int = Field(10, ge=1, description=(
         "Sign-in attempts one address may make a minute for one email address."))
     public_rate_per_minute: int = Field(30, ge=1, description=(
@@ -54,6 +54,13 @@ class Settings(BaseSettings):
         "Votes one co-design participant may cast a minute."))
     statements_per_ten_minutes: int = Field(10, ge=1, description=(
         "Statements one co-design participant may add in ten minutes."))
+    votes_per_address_per_minute: int = Field(600, ge=1, description=(
+        "Votes one address may send a minute, whoever casts them: the ceiling for someone "
+        "joining again and again as new participants. Enough for a room of 50 people on one "
+        "network each voting every five seconds."))
+    statements_per_address_per_ten_minutes: int = Field(100, ge=1, description=(
+        "Statements one address may send in ten minutes, whoever adds them (two each for "
+        "a room of 50 people)."))
 
     def resolved_secret_key(self) -> str:
         """The signing key: the configured one, or one created once and kept on disk."""

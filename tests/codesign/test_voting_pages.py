@@ -182,6 +182,71 @@ def test_a_signed_in_partner_votes_as_themselves_and_refusals_show_a_clear_page(
     assert vote_rows(session, conversation.id) == before
 
 
+def _app_with_address_limits(settings, database, votes: int, statements: int):
+    """The app with small per-address limits, set as an operator would (the settings)."""
+    from voices.web.app import create_app
+
+    return create_app(settings.model_copy(update={
+        "votes_per_address_per_minute": votes,
+        "statements_per_address_per_ten_minutes": statements}), database)
+
+
+def _from_address(app, address: str):
+    from fastapi.testclient import TestClient
+
+    return TestClient(app, base_url="http://testserver", client=(address, 50000))
+
+
+def _vote(client, slug: str, token: str, number: int):
+    return client.post(f"/codesign/c/{slug}/vote", data={
+        "csrf_token": token, "statement": str(number), "vote": "agree"},
+        follow_redirects=False)
+
+
+def test_joining_again_and_again_from_one_address_gets_no_more_through_than_it_allows(
+        settings, database, session, demo_core):
+    conversation = open_conversation(session, demo_core)
+    slug = conversation.slug
+    app = _app_with_address_limits(settings, database, votes=5, statements=2)
+    codes, statements = [], []
+    with _from_address(app, "192.0.2.7") as flood:
+        for _ in range(4):                  # four new participants, each far under their own
+            flood.cookies.clear()           # limit of 60 votes a minute
+            token = join(flood, slug)
+            codes += [_vote(flood, slug, token, n).status_code for n in range(2)]
+            statements.append(flood.post(f"/codesign/c/{slug}/statements/new", data={
+                "csrf_token": token, "text": f"Idea {len(statements)}"},
+                follow_redirects=False).status_code)
+        slow_down = _vote(flood, slug, token, 3)
+        api = flood.post(f"/api/v1/codesign/conversations/{slug}/votes",
+                         json={"statement": 3, "vote": "agree"},
+                         headers={"X-CSRF-Token": token})
+    assert codes == [303] * 5 + [429] * 3
+    assert slow_down.status_code == 429 and slow_down.headers["Retry-After"] == "60"
+    assert "going too fast" in slow_down.text and shown_statement(slow_down.text) == 3
+    assert (api.status_code, api.json()["error"]["code"]) == (429, "rate_limited")
+    assert len(vote_rows(session, conversation.id)) == 5           # nothing past the cap
+    assert len({row[0] for row in vote_rows(session, conversation.id)}) == 3
+    assert statements == [303, 303, 429, 429]
+    added = session.scalar(select(func.count()).select_from(Statement).where(
+        Statement.conversation_id == conversation.id, Statement.author_id.is_not(None)))
+    assert added == 2
+
+
+def test_people_at_another_address_are_not_held_back_by_a_flood(
+        settings, database, session, demo_core):
+    conversation = open_conversation(session, demo_core)
+    slug = conversation.slug
+    app = _app_with_address_limits(settings, database, votes=3, statements=1)
+    with _from_address(app, "192.0.2.7") as flood, _from_address(app, "198.51.100.4") as other:
+        flood_token, other_token = join(flood, slug), join(other, slug)
+        assert [_vote(flood, slug, flood_token, n).status_code for n in range(4)] == \
+            [303, 303, 303, 429]
+        assert [_vote(other, slug, other_token, n).status_code for n in range(3)] == [303] * 3
+        assert _vote(flood, slug, flood_token, 5).status_code == 429   # still held back
+    assert len(vote_rows(session, conversation.id)) == 6
+
+
 def test_a_statement_with_personal_details_waits_for_a_lead_even_without_moderation(
         client, session, demo_core):
     conversation = open_conversation(session, demo_core, moderation=False)

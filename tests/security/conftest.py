@@ -60,7 +60,8 @@ class DemoSite:
         self.app = create_app(self.settings, self.database)
         for name in ("login_limit", "public_limit", "listen_new_responses",
                      "codesign_join_limit", "codesign_vote_limit",
-                     "codesign_statement_limit"):
+                     "codesign_statement_limit", "codesign_address_vote_limit",
+                     "codesign_address_statement_limit"):
             getattr(self.app.state, name).limit = 10**9
 
     def session(self):

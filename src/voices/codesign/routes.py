@@ -43,9 +43,10 @@ api_router = APIRouter(prefix="/api/v1/codesign", tags=["codesign"])
 PARTICIPANT_COOKIE = "voices_participant"
 HOME = {"href": "/", "text": "Home"}
 CRUMBS = [HOME, {"href": "/codesign", "text": "Co-design"}]
-# (requests, seconds) per participant or address
+# (requests, seconds) per participant or address; the app sets them from the settings
 LIMITS = {"codesign_vote_limit": (60, 60), "codesign_statement_limit": (10, 600),
-          "codesign_join_limit": (30, 60)}
+          "codesign_join_limit": (30, 60), "codesign_address_vote_limit": (600, 60),
+          "codesign_address_statement_limit": (100, 600)}
 
 
 def _limit(request: Request, name: str, key: str) -> None:
@@ -84,6 +85,14 @@ def _rate_key(request: Request, account: Account | None) -> str:
         return f"a:{account.id}"
     key = _key(request)
     return f"p:{codesign.key_hash(key)[:16]}" if key else f"c:{client_key(request)}"
+
+
+def _limit_sender(request: Request, kind: str, account: Account | None) -> None:
+    """Refuse a vote or statement (``kind``) over this participant's own limit, or over
+    the limit for everyone at their address: joining again and again as new participants
+    gets no more votes through than the address allows."""
+    _limit(request, f"codesign_{kind}_limit", _rate_key(request, account))
+    _limit(request, f"codesign_address_{kind}_limit", f"c:{client_key(request)}")
 
 
 def _join(db: Session, request: Request, conversation: Conversation,
@@ -257,7 +266,7 @@ async def vote(request: Request, slug: str, account: Account | None = Depends(PU
     participant = None
     try:
         participant = _require_participant(db, request, conversation, account)
-        _limit(request, "codesign_vote_limit", _rate_key(request, account))
+        _limit_sender(request, "vote", account)
         codesign.cast_vote(db, conversation, participant, number, choice)
         db.commit()
     except VoicesError as exc:
@@ -306,7 +315,7 @@ async def add_statement(request: Request, slug: str, account: Account | None = D
     text = form_text(form, "text", 2000)
     errors = FormErrors()
     try:
-        _limit(request, "codesign_statement_limit", _rate_key(request, account))
+        _limit_sender(request, "statement", account)
         statement = codesign.add_statement(db, conversation, text, participant=participant)
         db.commit()
         done = "shown" if statement.status is StatementStatus.accepted else "pending"
@@ -947,7 +956,7 @@ def api_vote(request: Request, slug: str, body: VoteIn, account: Account | None 
              db: Session = Depends(get_db)):
     conversation = codesign.conversation_by_slug(db, slug)
     participant = _require_participant(db, request, conversation, account)
-    _limit(request, "codesign_vote_limit", _rate_key(request, account))
+    _limit_sender(request, "vote", account)
     codesign.cast_vote(db, conversation, participant, body.statement, body.vote)
     db.commit()
     return VoteOut(stored=True, statement=body.statement, vote=body.vote,
@@ -960,7 +969,7 @@ def api_add_statement(request: Request, slug: str, body: StatementIn,
                       account: Account | None = Depends(PUBLIC), db: Session = Depends(get_db)):
     conversation = codesign.conversation_by_slug(db, slug)
     participant = _require_participant(db, request, conversation, account)
-    _limit(request, "codesign_statement_limit", _rate_key(request, account))
+    _limit_sender(request, "statement", account)
     statement = codesign.add_statement(db, conversation, body.text, participant=participant)
     db.commit()
     return StatementAdded(number=statement.number, status=statement.status.value)

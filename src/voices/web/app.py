@@ -116,6 +116,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.codesign_join_limit = RateLimit(settings.public_rate_per_minute, 60)
     app.state.codesign_vote_limit = RateLimit(settings.votes_per_minute, 60)
     app.state.codesign_statement_limit = RateLimit(settings.statements_per_ten_minutes, 600)
+    app.state.codesign_address_vote_limit = RateLimit(settings.votes_per_address_per_minute, 60)
+    app.state.codesign_address_statement_limit = RateLimit(
+        settings.statements_per_address_per_ten_minutes, 600)
 
     headers = security_headers(settings.https)
 
