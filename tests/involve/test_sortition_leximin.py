@@ -259,3 +259,12 @@ def test_tiny_pools_match_brute_force_leximin(data):
                 fixed[i] = z
     expected = np.array([fixed[i] for i in range(pool.n)])
     assert np.allclose(model.distribution_.probabilities, expected, atol=1e-6)
+
+
+def test_this_file_runs_on_one_worker_when_the_suite_runs_in_groups(request):
+    """``make test`` runs ``--dist loadgroup`` so that this file's big fits are shared
+    and the browser tests share one server; a pytest that drops the group (pytest 9.2 with
+    pytest-xdist 3.8 did, silently) would double the slowest tests' cost."""
+    if not getattr(request.config.option, "loadgroup", False):  # set on xdist's workers
+        pytest.skip("not running under pytest-xdist's --dist loadgroup")
+    assert request.node.nodeid.endswith("@leximin")
