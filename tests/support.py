@@ -28,3 +28,29 @@ DEMO_EMAILS = {
     "involvement_lead": "lead@voices.example",
     "partner": "partner@voices.example",
 }
+
+
+def at_once(*calls):
+    """Run each call in its own thread, all released together; returns their results in
+    order (the first exception raised in a thread is raised here)."""
+    import threading
+
+    start = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def run(index, call):
+        start.wait()
+        try:
+            results[index] = call()
+        except BaseException as exc:  # noqa: BLE001 - raised again below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    if errors:
+        raise errors[0]
+    return results

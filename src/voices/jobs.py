@@ -6,9 +6,12 @@ Areas register a handler per kind of job::
     def classify(db: Database, payload: dict, report: Progress) -> dict: ...
 
 and enqueue work with :func:`enqueue`. Workers (a thread inside the web app, or
-``voices worker``) claim jobs one at a time with a single conditional UPDATE, so two workers
-never run the same job, and jobs that share a ``key`` never run at the same time (at most one
-runs and one waits: a second request while one is waiting returns the waiting one). Running
+``voices worker``) claim jobs one at a time with a conditional UPDATE, so two workers never
+run the same job, and jobs that share a ``key`` never run at the same time (at most one runs
+and one waits: a second request while one is waiting returns the waiting one). Enqueueing
+and claiming a keyed job hold a lock on the key until their transaction ends (PostgreSQL: an
+advisory lock; SQLite: its single write lock), so two of them at once cannot both see "none
+waiting" or "none running". Running
 jobs send a heartbeat; when a worker dies, :func:`recover` (run by every worker at start and
 every 30 s) puts its jobs back in the queue (or fails them cleanly after ``max_attempts``)
 — a restart never silently drops work.
@@ -17,6 +20,7 @@ every 30 s) puts its jobs back in the queue (or fails them cleanly after ``max_a
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import os
 import socket
@@ -25,8 +29,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, not_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, func, not_, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from voices.core.models import Account, Job, JobStatus
 from voices.db import Database, utcnow
@@ -37,6 +41,7 @@ log = logging.getLogger("voices.jobs")
 HEARTBEAT_SECONDS = 5.0
 STALE_AFTER = dt.timedelta(seconds=60)
 RECOVER_EVERY = 30.0  # seconds between a worker's looks for jobs of stopped workers
+CLAIM_TRIES = 5  # candidates a worker tries before it waits (others took the earlier ones)
 
 
 @dataclass
@@ -85,14 +90,32 @@ def _import_area_handlers() -> None:
                 raise
 
 
+def _lock(session: Session, key: str | None) -> None:
+    """Hold, until the session's transaction ends, the lock every enqueue and claim of this
+    ``key`` takes: on PostgreSQL a transaction-level advisory lock numbered from the key
+    (other keys carry on); on SQLite the database's one write lock, which a write that
+    changes nothing takes (SQLite runs one writer at a time anyway). What the holder then
+    reads about the key's jobs stays true until it commits."""
+    if session.get_bind().dialect.name == "postgresql":
+        if key is not None:
+            number = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(),
+                                    "big", signed=True)
+            session.execute(select(func.pg_advisory_xact_lock(number)))
+    else:
+        session.execute(update(Job).where(Job.id == -1).values(attempts=Job.attempts))
+
+
 def enqueue(session: Session, kind: str, payload: dict | None = None, *, key: str | None = None,
             actor: Account | None = None, organisation_id: int | None = None,
             max_attempts: int = 3) -> Job:
     """Add a job (in the caller's transaction). With a ``key``, an identical job still
-    waiting is reused instead of adding another."""
+    waiting is reused instead of adding another, also when two callers ask at once (the
+    second waits for the first's transaction, then finds its job)."""
     if key is not None:
+        _lock(session, key)
         waiting = session.scalar(select(Job).where(Job.key == key,
-                                                   Job.status == JobStatus.queued))
+                                                   Job.status == JobStatus.queued)
+                                 .order_by(Job.id).limit(1))
         if waiting is not None:
             return waiting
     job = Job(kind=kind, key=key, payload=payload or {}, max_attempts=max_attempts,
@@ -103,26 +126,50 @@ def enqueue(session: Session, kind: str, payload: dict | None = None, *, key: st
     return job
 
 
+def _runnable(now: dt.datetime, kinds: set[str] | None, passed: list[int]):
+    """(id, key) of queued jobs due by ``now`` whose key has none running, oldest first."""
+    running_keys = select(Job.key).where(Job.status == JobStatus.running,
+                                         Job.key.is_not(None)).scalar_subquery()
+    candidate = select(Job.id, Job.key).where(
+        Job.status == JobStatus.queued, Job.run_after <= now,
+        or_(Job.key.is_(None), not_(Job.key.in_(running_keys))))
+    if kinds is not None:
+        candidate = candidate.where(Job.kind.in_(kinds))
+    if passed:
+        candidate = candidate.where(Job.id.not_in(passed))
+    return candidate.order_by(Job.id).limit(1)
+
+
 def claim(db: Database, worker: str, kinds: set[str] | None = None) -> int | None:
-    """Atomically take the oldest runnable job; returns its id, or None."""
+    """Atomically take the oldest runnable job; returns its id, or None.
+
+    The UPDATE that takes it only changes a job still queued (on PostgreSQL a second
+    worker's UPDATE waits for the first's and then finds it running), and for a keyed job
+    only while no job with that key is running, checked under the key's lock; a worker
+    that loses a job to another tries the next one (each try in its own transaction, so a
+    worker never holds one key's lock while it waits for another's)."""
     now = utcnow()
-    with db.session() as session:
-        running_keys = select(Job.key).where(Job.status == JobStatus.running,
-                                             Job.key.is_not(None)).scalar_subquery()
-        candidate = select(Job.id).where(
-            Job.status == JobStatus.queued, Job.run_after <= now,
-            or_(Job.key.is_(None), not_(Job.key.in_(running_keys))))
-        if kinds is not None:
-            candidate = candidate.where(Job.kind.in_(kinds))
-        job_id = session.scalar(candidate.order_by(Job.id).limit(1))
-        if job_id is None:
-            return None
-        claimed = session.execute(
-            update(Job).where(and_(Job.id == job_id, Job.status == JobStatus.queued))
-            .values(status=JobStatus.running, worker=worker, started_at=now,
-                    heartbeat_at=now, attempts=Job.attempts + 1)
-            .execution_options(synchronize_session=False))
-        return job_id if claimed.rowcount == 1 else None
+    passed: list[int] = []
+    for _ in range(CLAIM_TRIES):
+        with db.session() as session:
+            row = session.execute(_runnable(now, kinds, passed)).first()
+            if row is None:
+                return None
+            job_id, key = row
+            taking = update(Job).where(Job.id == job_id, Job.status == JobStatus.queued)
+            if key is not None:
+                _lock(session, key)
+                other = aliased(Job)
+                taking = taking.where(~exists().where(other.key == key,
+                                                      other.status == JobStatus.running))
+            claimed = session.execute(
+                taking.values(status=JobStatus.running, worker=worker, started_at=now,
+                              heartbeat_at=now, attempts=Job.attempts + 1)
+                .execution_options(synchronize_session=False))
+            if claimed.rowcount == 1:
+                return job_id
+        passed.append(job_id)
+    return None
 
 
 def run(db: Database, job_id: int) -> None:

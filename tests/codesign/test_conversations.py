@@ -4,12 +4,14 @@ statements and moderation, the background opinion map, and refusals that change 
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import numpy as np
 import pytest
 from sqlalchemy import func, select
 
 from codesign_support import STATEMENTS, open_conversation, vote_rows
+from support import at_once
 from voices import jobs
 from voices.codesign import service
 from voices.codesign.models import (
@@ -206,6 +208,45 @@ def test_statements_wait_for_moderation_only_when_it_is_on_and_can_be_reworded(s
     assert (old.status, old.review, new.status) == (StatementStatus.rejected, Review.done,
                                                     StatementStatus.accepted)
     assert service.counts(session, conversation).review == 0
+
+
+def _map_jobs(session, conversation) -> list[str]:
+    session.expire_all()
+    return sorted(job.status.value for job in session.scalars(select(Job).where(
+        Job.key == service.map_job_key(conversation.id))))
+
+
+def test_votes_while_the_map_updates_queue_one_more_update_and_no_more(
+        session, database, demo_core):
+    conversation = open_conversation(session, demo_core)
+    people = [service.join(session, conversation, key=f"p{i}") for i in range(3)]
+    service.cast_vote(session, conversation, people[0], 0, "agree")
+    session.commit()
+    assert _map_jobs(session, conversation) == ["queued"]
+    assert jobs.claim(database, "w1") is not None                    # the update starts
+    for person in people:                                            # each vote on its own
+        service.cast_vote(session, conversation, person, 1, "agree")
+        session.commit()
+    assert _map_jobs(session, conversation) == ["queued", "running"]
+    assert jobs.claim(database, "w2") is None          # it waits for the running one
+
+
+def test_votes_arriving_at_the_same_moment_queue_one_map_update(session, database, demo_core):
+    conversation = open_conversation(session, demo_core)
+    people = [service.join(session, conversation, key=f"p{i}").id for i in range(2)]
+    session.commit()
+
+    def vote(participant_id):
+        def cast():
+            with database.session() as s:
+                service.cast_vote(s, s.get(Conversation, conversation.id),
+                                  s.get(Participant, participant_id), 0, "agree")
+                time.sleep(0.3)                      # still not committed
+        return cast
+
+    at_once(vote(people[0]), vote(people[1]))
+    assert len(vote_rows(session, conversation.id)) == 2
+    assert _map_jobs(session, conversation) == ["queued"]
 
 
 def _two_camps(session, conversation, people=30):

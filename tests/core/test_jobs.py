@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
-from support import DEMO_EMAILS, sign_in
+from support import DEMO_EMAILS, at_once, sign_in
 from voices import jobs
 from voices.core.models import Job, JobStatus
 from voices.db import utcnow
@@ -154,3 +155,56 @@ def test_a_job_that_keeps_crashing_its_worker_fails_with_a_message(database):
     assert job.status is JobStatus.failed and job.finished_at is not None
     assert job.error == "The service stopped while this was running, too many times"
     assert jobs.run_pending(database) == 0
+
+
+def test_two_requests_at_once_queue_one_job_for_a_key(database):
+    """The check for a waiting job and the insert are one step: the second request waits
+    for the first one's transaction, then reuses its job."""
+    def request():
+        with database.session() as s:
+            job = jobs.enqueue(s, "test.add", {"a": 1, "b": 1}, key="map:9")
+            time.sleep(0.3)                      # a slow request: still not committed
+            return job.id
+
+    first, second = at_once(request, request)
+    assert first == second
+    with database.sessionmaker() as s:
+        assert s.scalar(select(func.count()).select_from(Job).where(Job.key == "map:9")) == 1
+
+
+def test_two_workers_at_once_take_each_job_once(database):
+    with database.session() as s:
+        queued = [jobs.enqueue(s, "test.add", {"a": n, "b": 0}).id for n in range(30)]
+
+    def worker(name):
+        def take():
+            taken = []
+            while (job_id := jobs.claim(database, name)) is not None:
+                taken.append(job_id)
+            return taken
+        return take
+
+    first, second = at_once(worker("w1"), worker("w2"))
+    assert sorted(first + second) == queued
+    with database.sessionmaker() as s:
+        assert set(s.scalars(select(Job.attempts)).all()) == {1}
+
+
+def test_two_workers_at_once_never_run_two_jobs_of_one_key(database):
+    """Two waiting jobs can share a key (a crashed update put back while a vote queued the
+    next). Two workers that see different ones as next (here: they run different kinds;
+    or a retry comes due between their looks) and claim at the same moment start one of
+    them, never both."""
+    both = []
+    for round_ in range(15):
+        key = f"map:{round_}"
+        with database.session() as s:
+            s.add_all([Job(kind=kind, key=key, payload={"a": 1, "b": 1},
+                           status=JobStatus.queued, run_after=utcnow())
+                       for kind in ("test.add", "test.flaky")])
+        claimed = at_once(lambda: jobs.claim(database, "w1", {"test.add"}),
+                          lambda: jobs.claim(database, "w2", {"test.flaky"}))
+        both.append(sum(job_id is not None for job_id in claimed))
+        with database.session() as s:
+            s.execute(update(Job).where(Job.key == key).values(status=JobStatus.done))
+    assert both == [1] * 15
