@@ -102,7 +102,8 @@ def _lock(session: Session, key: str | None) -> None:
                                     "big", signed=True)
             session.execute(select(func.pg_advisory_xact_lock(number)))
     else:
-        session.execute(update(Job).where(Job.id == -1).values(attempts=Job.attempts))
+        session.execute(update(Job).where(Job.id == -1).values(attempts=Job.attempts)
+                        .execution_options(synchronize_session=False))
 
 
 def enqueue(session: Session, kind: str, payload: dict | None = None, *, key: str | None = None,
