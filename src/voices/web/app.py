@@ -6,7 +6,7 @@ import importlib
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.staticfiles import StaticFiles
 
 from voices import __version__
@@ -22,6 +22,32 @@ log = logging.getLogger("voices.web")
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 DOCS_POLICY = "frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'"
+
+
+# Record ids are 64-bit integers in both databases; a larger number in a path names nothing.
+LARGEST_ID = 2 ** 63 - 1
+
+
+def refuse_ids_out_of_range(request: Request) -> None:
+    """A path id no record could have (beyond 64 bits) is "not found", on every route,
+    rather than an error from the database driver (SQLite cannot even bind it)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or not request.path_params:
+        return
+    for field in _path_fields(dependant):
+        raw = request.path_params.get(field.name)
+        if field.field_info.annotation is int and isinstance(raw, str):
+            digits = raw.strip().lstrip("+-")
+            if digits.isdigit() and len(digits) > 18 and abs(int(raw)) > LARGEST_ID:
+                raise HTTPException(status_code=404)
+
+
+def _path_fields(dependant):
+    """The path parameters of a route and of everything it depends on."""
+    yield from dependant.path_params
+    for child in dependant.dependencies:
+        yield from _path_fields(child)
 
 
 async def verify_csrf(request: Request) -> None:
@@ -102,7 +128,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
-        dependencies=[Depends(verify_csrf)],
+        dependencies=[Depends(refuse_ids_out_of_range), Depends(verify_csrf)],
     )
     app.state.settings = settings
     app.state.database = database
