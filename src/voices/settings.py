@@ -46,14 +46,18 @@ class Settings(BaseSettings):
     login_rate_per_minute: int = Field(10, ge=1, description=(
         "Sign-in attempts one address may make a minute for one email address."))
     public_rate_per_minute: int = Field(30, ge=1, description=(
-        "Answers to public forms (feedback pages, joining a conversation) one address may "
-        "send a minute."))
+        "Answers to public forms (feedback pages, partner sign-up) one address may send "
+        "a minute."))
     new_feedback_per_five_minutes: int = Field(20, ge=1, description=(
         "New feedback responses one address may start in five minutes."))
     votes_per_minute: int = Field(60, ge=1, description=(
         "Votes one co-design participant may cast a minute."))
     statements_per_ten_minutes: int = Field(10, ge=1, description=(
         "Statements one co-design participant may add in ten minutes."))
+    joins_per_address_per_minute: int = Field(120, ge=1, description=(
+        "New participants one address may add to co-design conversations a minute. Enough "
+        "for a room of 50 people on one network joining together; votes and statements "
+        "keep their own per-address ceilings."))
     votes_per_address_per_minute: int = Field(600, ge=1, description=(
         "Votes one address may send a minute, whoever casts them: the ceiling for someone "
         "joining again and again as new participants. Enough for a room of 50 people on one "

@@ -34,7 +34,8 @@ def live_server(tmp_path_factory):
     env = dict(os.environ, VOICES_DATABASE_URL=f"sqlite:///{folder}/voices.db",
                VOICES_DATA_DIR=str(folder / "data"), VOICES_SECRET_KEY="browser-tests-secret",
                # one browser signs in as the same demo accounts many times a minute
-               VOICES_LOGIN_RATE_PER_MINUTE="1000", VOICES_PUBLIC_RATE_PER_MINUTE="1000")
+               VOICES_LOGIN_RATE_PER_MINUTE="1000", VOICES_PUBLIC_RATE_PER_MINUTE="1000",
+               VOICES_JOINS_PER_ADDRESS_PER_MINUTE="1000")
     voices = [sys.executable, "-m", "voices"]
     subprocess.run(voices + ["db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run(voices + ["demo"] + os.environ.get("VOICES_BROWSER_DEMO", "").split(),

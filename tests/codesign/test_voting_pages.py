@@ -487,3 +487,38 @@ def test_codesign_routes_allow_exactly_the_intended_roles(sqlite_url, tmp_path):
             declared[ctx.path] = roles if rules[0].roles is None else \
                 {r.value for r in rules[0].roles}
     assert declared == EXPECTED
+
+
+def test_a_room_of_fifty_on_one_network_can_all_join_and_vote(settings, database, session,
+                                                             demo_core):
+    """A workshop where 50 people scan the same link on the venue's wifi (one address):
+    with the default limits everyone joins and votes at once; the join ceiling still holds
+    for someone joining again and again."""
+    from voices.web.app import create_app
+
+    conversation = open_conversation(session, demo_core)
+    slug = conversation.slug
+    app = create_app(settings, database)
+    assert app.state.codesign_join_limit.limit == settings.joins_per_address_per_minute
+    with _from_address(app, "192.0.2.50") as room:
+        codes = []
+        for _ in range(50):
+            room.cookies.clear()             # each person's own phone: a new participant
+            token = join(room, slug)
+            codes.append(_vote(room, slug, token, 0).status_code)
+    assert codes == [303] * 50
+    assert len(vote_rows(session, conversation.id)) == 50
+    small = create_app(settings.model_copy(update={"joins_per_address_per_minute": 3}),
+                       database)
+    with _from_address(small, "192.0.2.51") as flood:
+        for _ in range(3):
+            flood.cookies.clear()
+            join(flood, slug)
+        flood.cookies.clear()
+        page = flood.get(f"/codesign/c/{slug}")
+        refused = flood.post(f"/codesign/c/{slug}/join", data={"csrf_token": csrf_from(page.text)},
+                             follow_redirects=False)
+    assert refused.status_code == 429 and "going too fast" in refused.text
+    joined = session.scalar(select(func.count()).select_from(Participant).where(
+        Participant.conversation_id == conversation.id))
+    assert joined == 53

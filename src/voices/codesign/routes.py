@@ -45,7 +45,7 @@ HOME = {"href": "/", "text": "Home"}
 CRUMBS = [HOME, {"href": "/codesign", "text": "Co-design"}]
 # (requests, seconds) per participant or address; the app sets them from the settings
 LIMITS = {"codesign_vote_limit": (60, 60), "codesign_statement_limit": (10, 600),
-          "codesign_join_limit": (30, 60), "codesign_address_vote_limit": (600, 60),
+          "codesign_join_limit": (120, 60), "codesign_address_vote_limit": (600, 60),
           "codesign_address_statement_limit": (100, 600)}
 
 

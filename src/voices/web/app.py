@@ -139,7 +139,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.login_limit = RateLimit(settings.login_rate_per_minute, 60)
     app.state.public_limit = RateLimit(settings.public_rate_per_minute, 60)
     app.state.listen_new_responses = RateLimit(settings.new_feedback_per_five_minutes, 300)
-    app.state.codesign_join_limit = RateLimit(settings.public_rate_per_minute, 60)
+    app.state.codesign_join_limit = RateLimit(settings.joins_per_address_per_minute, 60)
     app.state.codesign_vote_limit = RateLimit(settings.votes_per_minute, 60)
     app.state.codesign_statement_limit = RateLimit(settings.statements_per_ten_minutes, 600)
     app.state.codesign_address_vote_limit = RateLimit(settings.votes_per_address_per_minute, 60)
