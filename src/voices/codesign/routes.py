@@ -34,7 +34,7 @@ from voices.web.access import LEADS, PUBLIC, STAFF, get_db, visible_organisation
 from voices.web.api import ERRORS
 from voices.web.errors import TooManyRequests
 from voices.web.forms import FormErrors, form_text
-from voices.web.security import RateLimit, client_key, csrf_token_for, set_cookie
+from voices.web.security import client_key, csrf_token_for, set_cookie
 from voices.web.templating import render
 
 router = APIRouter(prefix="/codesign", include_in_schema=False)
@@ -43,20 +43,12 @@ api_router = APIRouter(prefix="/api/v1/codesign", tags=["codesign"])
 PARTICIPANT_COOKIE = "voices_participant"
 HOME = {"href": "/", "text": "Home"}
 CRUMBS = [HOME, {"href": "/codesign", "text": "Co-design"}]
-# (requests, seconds) per participant or address; the app sets them from the settings
-LIMITS = {"codesign_vote_limit": (60, 60), "codesign_statement_limit": (10, 600),
-          "codesign_join_limit": (120, 60), "codesign_address_vote_limit": (600, 60),
-          "codesign_address_statement_limit": (100, 600)}
 
 
 def _limit(request: Request, name: str, key: str) -> None:
-    """Refuse with 429 when this participant or address is over the limit."""
-    state = request.app.state
-    limiter = getattr(state, name, None)
-    if limiter is None:
-        limiter = RateLimit(*LIMITS[name])
-        setattr(state, name, limiter)
-    if not limiter.hit(key):
+    """Refuse with 429 when this participant or address is over the limit ``name``, one of
+    the limits the app builds from the settings (voices.web.app.create_app)."""
+    if not getattr(request.app.state, name).hit(key):
         raise TooManyRequests("You are going too fast. Wait a minute, then carry on.")
 
 
