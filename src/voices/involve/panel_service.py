@@ -27,7 +27,6 @@ from voices.core.models import Account, Job, Organisation
 from voices.db import utcnow
 from voices.equity.dimensions import DIMENSIONS
 from voices.errors import Conflict, NotFound, Problem, ValidationError
-from voices.involve import community as community_logic
 from voices.involve import panels as panel_logic
 from voices.involve import service as involve
 from voices.involve.models import Interest, Opportunity, Panel, Partner, partner_reference
@@ -62,13 +61,12 @@ def _reference_id(reference: str) -> int | None:
 def opportunity_pool(db: Session, opportunity: Opportunity, features: list[str]):
     """The partners interested in an opportunity (not withdrawn), by reference, with their
     group on each chosen dimension."""
-    rows = db.execute(select(Partner.id, *(getattr(Partner, c) for c in involve.EQUALITY_COLUMNS))
+    rows = db.execute(select(Partner.id, *involve.equality_answer_columns())
                       .join(Interest, Interest.partner_id == Partner.id)
                       .where(Interest.opportunity_id == opportunity.id,
                              Interest.status != "withdrawn")
                       .order_by(Interest.id)).all()
-    people = [(partner_reference(row[0]), community_logic.partner_groups(
-        dict(zip(involve.EQUALITY_COLUMNS, row[1:], strict=True)))) for row in rows]
+    people = [(partner_reference(row[0]), involve.equality_groups(row[1:])) for row in rows]
     return panel_logic.pool_from_groups(people, features,
                                         source=f"interested in opportunity {opportunity.id}")
 

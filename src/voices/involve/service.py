@@ -503,15 +503,24 @@ def get_partner_for_lead(db: Session, partner_id: int, scope: set[int] | None, *
     return partner
 
 
+def equality_answer_columns() -> list:
+    """The partner columns :func:`equality_groups` reads, to select without whole rows."""
+    return [getattr(Partner, c) for c in EQUALITY_COLUMNS]
+
+
+def equality_groups(answers) -> dict:
+    """A partner's group on each equity dimension, from their answers in the order of
+    :func:`equality_answer_columns`."""
+    return community_logic.partner_groups(dict(zip(EQUALITY_COLUMNS, answers, strict=True)))
+
+
 def community_counts(db: Session, scope: set[int] | None) -> dict:
     """Counts per equity dimension and group among partners who agreed to equality
     monitoring (the rest count as not answered)."""
-    query = select(*(getattr(Partner, c) for c in EQUALITY_COLUMNS))
+    query = select(*equality_answer_columns())
     if scope is not None:
         query = query.where(Partner.organisation_id.in_(scope or {-1}))
-    groups = [community_logic.partner_groups(dict(zip(EQUALITY_COLUMNS, row, strict=True)))
-              for row in db.execute(query)]
-    return community_logic.count_groups(groups)
+    return community_logic.count_groups([equality_groups(row) for row in db.execute(query)])
 
 
 def population_for(db: Session, organisation: Organisation | None
