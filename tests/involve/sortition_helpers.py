@@ -27,6 +27,12 @@ def person_matrix(pool, quotas) -> np.ndarray:
     return rows
 
 
+def quota_bounds(quotas) -> tuple[np.ndarray, np.ndarray]:
+    """(least, most) people wanted with each quota row's value."""
+    return (np.array([q.min for q in quotas.rows], float),
+            np.array([q.max for q in quotas.rows], float))
+
+
 def best_person_panel(weights, matrix, lower, upper, k) -> tuple[float, np.ndarray]:
     """max weights @ x over 0/1 person panels meeting the quotas (SciPy's MILP)."""
     n = matrix.shape[1]
@@ -63,8 +69,7 @@ def _maximin_by_columns(best, size: int, tolerance: float, max_rounds: int) -> f
 def independent_maximin(pool, quotas, k, tolerance=1e-9, max_rounds=5000) -> float:
     """The best least chance of selection, by person-level column generation."""
     matrix = person_matrix(pool, quotas)
-    lower = np.array([q.min for q in quotas.rows], float)
-    upper = np.array([q.max for q in quotas.rows], float)
+    lower, upper = quota_bounds(quotas)
     return _maximin_by_columns(lambda y: best_person_panel(y, matrix, lower, upper, k),
                                pool.n, tolerance, max_rounds)
 
@@ -78,8 +83,7 @@ def independent_type_maximin(pool, quotas, k, tolerance=1e-9, max_rounds=5000) -
     matrix = person_matrix(pool, quotas)
     types, sizes = np.unique(matrix.T, axis=0, return_counts=True)
     by_type = types.T  # values x types
-    lower = np.array([q.min for q in quotas.rows], float)
-    upper = np.array([q.max for q in quotas.rows], float)
+    lower, upper = quota_bounds(quotas)
     t = by_type.shape[1]
     constraints = [LinearConstraint(by_type, lower, upper), LinearConstraint(np.ones((1, t)), k, k)]
 
@@ -104,8 +108,7 @@ def relaxation_maximin(pool, quotas, k) -> float:
     """
     matrix = csr_matrix(person_matrix(pool, quotas))
     values, n = matrix.shape
-    lower = np.array([q.min for q in quotas.rows], float)
-    upper = np.array([q.max for q in quotas.rows], float)
+    lower, upper = quota_bounds(quotas)
     # variables (p_1..p_n, z): maximise z with z - p_i <= 0 and the quotas on p
     column_z = csr_matrix(np.ones((n, 1)))
     no_z = csr_matrix((values, 1))
@@ -135,8 +138,7 @@ def lottery_chances(distribution, pool, quotas, k) -> np.ndarray:
     assert (panels <= sizes).all(), "a panel seats more people of a type than the pool has"
     assert (panels.sum(axis=1) == k).all()
     seats = panels @ by_type.T  # panels x quota rows
-    lower = np.array([q.min for q in quotas.rows])
-    upper = np.array([q.max for q in quotas.rows])
+    lower, upper = quota_bounds(quotas)
     assert ((seats >= lower) & (seats <= upper)).all(), "a panel breaks a quota"
     assert (weights >= 0).all() and abs(weights.sum() - 1) < 1e-9
     return ((weights @ panels) / sizes)[person_type]
@@ -145,8 +147,7 @@ def lottery_chances(distribution, pool, quotas, k) -> np.ndarray:
 def all_panels(pool, quotas, k) -> list[tuple[int, ...]]:
     """Every quota-meeting panel of a tiny pool, by enumeration."""
     matrix = person_matrix(pool, quotas)
-    lower = np.array([q.min for q in quotas.rows])
-    upper = np.array([q.max for q in quotas.rows])
+    lower, upper = quota_bounds(quotas)
     found = []
     for panel in combinations(range(pool.n), k):
         counts = matrix[:, list(panel)].sum(axis=1)

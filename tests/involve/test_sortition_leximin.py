@@ -18,6 +18,7 @@ from tests.involve.sortition_helpers import (
     independent_type_maximin,
     lottery_chances,
     person_matrix,
+    quota_bounds,
     relaxation_maximin,
 )
 
@@ -55,8 +56,7 @@ def check_certificate(model: Leximin, pool, quotas, tolerance=1e-6) -> None:
     problem = model.distribution_.problem
     counts = problem.counts
     matrix = person_matrix(pool, quotas)
-    lower = np.array([q.min for q in quotas.rows], float)
-    upper = np.array([q.max for q in quotas.rows], float)
+    lower, upper = quota_bounds(quotas)
     chances = model.distribution_.type_probabilities
     fixed_before = np.zeros(problem.n_types, bool)
     levels = np.zeros(problem.n_types)
