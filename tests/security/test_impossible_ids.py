@@ -9,24 +9,16 @@ import pytest
 from fastapi.routing import iter_route_contexts
 
 from support import DEMO_EMAILS
+from voices.web.app import id_path_params
 
 TOO_BIG = [str(2 ** 63), str(-(2 ** 63) - 1), "9" * 30]
-
-
-def _int_path_params(route) -> set[str]:
-    found, stack = set(), [route.dependant]
-    while stack:
-        dependant = stack.pop()
-        found |= {f.name for f in dependant.path_params if f.field_info.annotation is int}
-        stack.extend(dependant.dependencies)
-    return found
 
 
 def routes_with_ids(app):
     """(path, route) for every route with an integer in its path, in every area."""
     for context in iter_route_contexts(app.routes):
         route = context.original_route
-        if hasattr(route, "dependant") and _int_path_params(route):
+        if hasattr(route, "dependant") and id_path_params(route.dependant):
             yield context.path, route
 
 
@@ -36,7 +28,7 @@ def test_an_id_beyond_64_bits_is_not_found_on_every_route(demo_site, value):
     admin = demo_site.client(DEMO_EMAILS["admin"])
     checked = 0
     for template, route in routes_with_ids(app):
-        ids = _int_path_params(route)
+        ids = id_path_params(route.dependant)
         path = re.sub(r"{(\w+)(:\w+)?}", lambda m, ids=ids: value if m.group(1) in ids else "x",
                       template)
         for method in sorted(route.methods - {"HEAD"}):

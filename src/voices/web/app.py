@@ -31,23 +31,24 @@ LARGEST_ID = 2 ** 63 - 1
 def refuse_ids_out_of_range(request: Request) -> None:
     """A path id no record could have (beyond 64 bits) is "not found", on every route,
     rather than an error from the database driver (SQLite cannot even bind it)."""
-    route = request.scope.get("route")
-    dependant = getattr(route, "dependant", None)
+    dependant = getattr(request.scope.get("route"), "dependant", None)
     if dependant is None or not request.path_params:
         return
-    for field in _path_fields(dependant):
-        raw = request.path_params.get(field.name)
-        if field.field_info.annotation is int and isinstance(raw, str):
+    for name in id_path_params(dependant):
+        raw = request.path_params.get(name)
+        if isinstance(raw, str):
             digits = raw.strip().lstrip("+-")
             if digits.isdigit() and len(digits) > 18 and abs(int(raw)) > LARGEST_ID:
                 raise HTTPException(status_code=404)
 
 
-def _path_fields(dependant):
-    """The path parameters of a route and of everything it depends on."""
-    yield from dependant.path_params
+def id_path_params(dependant) -> set[str]:
+    """Names of the integer path parameters of a route (its ``dependant``) and of
+    everything it depends on."""
+    names = {f.name for f in dependant.path_params if f.field_info.annotation is int}
     for child in dependant.dependencies:
-        yield from _path_fields(child)
+        names |= id_path_params(child)
+    return names
 
 
 async def verify_csrf(request: Request) -> None:
