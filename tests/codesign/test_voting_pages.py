@@ -182,13 +182,11 @@ def test_a_signed_in_partner_votes_as_themselves_and_refusals_show_a_clear_page(
     assert vote_rows(session, conversation.id) == before
 
 
-def _app_with_address_limits(settings, database, votes: int, statements: int):
-    """The app with small per-address limits, set as an operator would (the settings)."""
+def _app_with_limits(settings, database, **limits: int):
+    """The app with the given rate-limit settings changed, as an operator would set them."""
     from voices.web.app import create_app
 
-    return create_app(settings.model_copy(update={
-        "votes_per_address_per_minute": votes,
-        "statements_per_address_per_ten_minutes": statements}), database)
+    return create_app(settings.model_copy(update=limits), database)
 
 
 def _from_address(app, address: str):
@@ -207,7 +205,8 @@ def test_joining_again_and_again_from_one_address_gets_no_more_through_than_it_a
         settings, database, session, demo_core):
     conversation = open_conversation(session, demo_core)
     slug = conversation.slug
-    app = _app_with_address_limits(settings, database, votes=5, statements=2)
+    app = _app_with_limits(settings, database, votes_per_address_per_minute=5,
+                           statements_per_address_per_ten_minutes=2)
     codes, statements = [], []
     with _from_address(app, "192.0.2.7") as flood:
         for _ in range(4):                  # four new participants, each far under their own
@@ -237,7 +236,8 @@ def test_people_at_another_address_are_not_held_back_by_a_flood(
         settings, database, session, demo_core):
     conversation = open_conversation(session, demo_core)
     slug = conversation.slug
-    app = _app_with_address_limits(settings, database, votes=3, statements=1)
+    app = _app_with_limits(settings, database, votes_per_address_per_minute=3,
+                           statements_per_address_per_ten_minutes=1)
     with _from_address(app, "192.0.2.7") as flood, _from_address(app, "198.51.100.4") as other:
         flood_token, other_token = join(flood, slug), join(other, slug)
         assert [_vote(flood, slug, flood_token, n).status_code for n in range(4)] == \
@@ -494,11 +494,9 @@ def test_a_room_of_fifty_on_one_network_can_all_join_and_vote(settings, database
     """A workshop where 50 people scan the same link on the venue's wifi (one address):
     with the default limits everyone joins and votes at once; the join ceiling still holds
     for someone joining again and again."""
-    from voices.web.app import create_app
-
     conversation = open_conversation(session, demo_core)
     slug = conversation.slug
-    app = create_app(settings, database)
+    app = _app_with_limits(settings, database)
     assert app.state.codesign_join_limit.limit == settings.joins_per_address_per_minute
     with _from_address(app, "192.0.2.50") as room:
         codes = []
@@ -508,8 +506,7 @@ def test_a_room_of_fifty_on_one_network_can_all_join_and_vote(settings, database
             codes.append(_vote(room, slug, token, 0).status_code)
     assert codes == [303] * 50
     assert len(vote_rows(session, conversation.id)) == 50
-    small = create_app(settings.model_copy(update={"joins_per_address_per_minute": 3}),
-                       database)
+    small = _app_with_limits(settings, database, joins_per_address_per_minute=3)
     with _from_address(small, "192.0.2.51") as flood:
         for _ in range(3):
             flood.cookies.clear()
