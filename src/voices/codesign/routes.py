@@ -507,7 +507,7 @@ def _moderation(request: Request, db: Session, conversation: Conversation, accou
                 notice: str | None = None):
     unclear = codesign.unclear_counts(db, conversation)
     everything = codesign.statements(db, conversation)
-    pending = codesign.waiting_statements(db, conversation, account)
+    pending = codesign.waiting_statements(db, conversation, account, everything)
     db.commit()                                  # the audit of what the lead is shown
     return render(request, "codesign/moderation.html", {
         "conversation": conversation,

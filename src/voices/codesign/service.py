@@ -572,12 +572,13 @@ def add_statement(db: Session, conversation: Conversation, text: str, *,
     return statement
 
 
-def waiting_statements(db: Session, conversation: Conversation, actor: Account
-                       ) -> list[tuple[Statement, list[str]]]:
-    """Statements waiting for moderation, each with the personal details it may hold. A lead
+def waiting_statements(db: Session, conversation: Conversation, actor: Account,
+                       everything: list[Statement]) -> list[tuple[Statement, list[str]]]:
+    """The statements of ``everything`` (the conversation's, as :func:`statements` reads
+    them) waiting for moderation, each with the personal details it may hold. A lead
     seeing any that may hold personal details is written to the audit log."""
-    waiting = [(s, personal_details(s.text))
-               for s in statements(db, conversation, StatementStatus.pending)]
+    waiting = [(s, personal_details(s.text)) for s in everything
+               if s.status is StatementStatus.pending]
     flagged = [s.id for s, details in waiting if details]
     if flagged:
         audit.record(db, "codesign.statement.view", actor=actor,
